@@ -1,0 +1,67 @@
+"""The stages composed: what each task asks for, with its prerequisites.
+
+Every function here is idempotent: a stage whose inputs are unchanged returns its
+earlier outputs at once, so ``replicate`` after an interruption resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import engine as engine_mod
+from harness import kernel, sources, toolchain, vm
+from harness.settings import Settings
+
+Say = Callable[[str], None]
+
+# Stages of the study in order; those not yet in the lab are named by `replicate`.
+STAGES = ("fetch", "toolchain", "build", "boot-smoke", "image", "conformance", "bench", "report", "archive")
+BUILT = ("fetch", "toolchain", "build", "boot-smoke")
+
+
+@dataclass(frozen=True)
+class Options:
+    engine: str | None = None
+    allow_unverified: frozenset[str] = frozenset()
+    force: bool = False
+
+
+def toolchain_for(settings: Settings, opts: Options, say: Say) -> toolchain.Toolchain:
+    gcc = sources.fetch_one(settings, "gcc", opts.allow_unverified)
+    eng = engine_mod.select(settings, opts.engine)
+    return toolchain.ensure(settings, eng, gcc, say)
+
+
+def build_kernel(settings: Settings, variant: str, opts: Options, say: Say) -> kernel.KernelBuild:
+    kernel.variant(settings, variant)  # an unknown variant fails before any work
+    linux = sources.fetch_one(settings, "linux", opts.allow_unverified)
+    tc = toolchain_for(settings, opts, say)
+    return kernel.build(settings, variant, linux, tc, opts.force, say)
+
+
+def boot_smoke(settings: Settings, variant: str, say: Say) -> vm.SmokeResult:
+    bz = kernel.out_dir(settings, variant) / "bzImage"
+    vm.qemu_binary()
+    kvm = vm.kvm_status()
+    say(f"boot-smoke: {variant} under TCG ({vm.qemu_version()}; KVM: {kvm.reason})")
+    return vm.boot_smoke(bz, settings.build / "smoke" / variant, settings.timeout(60))
+
+
+def replicate(settings: Settings, opts: Options, say: Say) -> list[str]:
+    """Run every stage the lab has; returns the names of the stages not built yet."""
+    t0 = time.monotonic()
+    for r in sources.fetch(settings, None, opts.allow_unverified):
+        say(f"[1/{len(BUILT)}] fetch: {r.name}-{r.version} via {r.route}, {'verified' if r.verified else 'UNVERIFIED'}")
+    build = build_kernel(settings, "vanilla", opts, say)
+    say(f"[3/{len(BUILT)}] build: vanilla bzImage sha256 {build.sha256}{' (unchanged)' if build.skipped else ''}")
+    smoke = boot_smoke(settings, "vanilla", say)
+    say(f"[4/{len(BUILT)}] boot-smoke: {smoke.banner!r} ... {smoke.root_line!r} in {smoke.seconds:.1f} s")
+    say(f"replicate: {len(BUILT)} stages done in {time.monotonic() - t0:.0f} s")
+    return [s for s in STAGES if s not in BUILT]
+
+
+def report_path(settings: Settings) -> Path:
+    return settings.build / "report"

@@ -1,0 +1,147 @@
+"""The one way the lab runs a process.
+
+Argv lists only (never a shell string), a mandatory timeout, output to a log file, and
+on failure a ``CommandFailed`` whose detail is the output's tail. Each child runs in its
+own process group, which is killed on timeout, on Ctrl-C and on any exception, so that no
+compiler, container or emulator outlives the task that started it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import CommandFailed
+
+TAIL_LINES = 25
+
+
+@dataclass(frozen=True)
+class Result:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    log: Path | None
+
+
+def tail(text: str, lines: int = TAIL_LINES) -> str:
+    """The last ``lines`` lines of ``text``: what a user needs to see of a failure."""
+    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+
+
+def file_tail(path: Path, lines: int = TAIL_LINES) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 64 * 1024))
+            return tail(f.read().decode("utf-8", "replace"), lines)
+    except OSError:
+        return ""
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a child's whole process group and reap the child."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+
+
+def run(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    timeout: float,
+    log: Path | None = None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    capture: bool = False,
+    check: bool = True,
+    what: str | None = None,
+) -> Result:
+    """Run ``argv`` to completion.
+
+    stdout and stderr go, merged, to ``log`` (appended; a header line names the command).
+    With ``capture`` stdout is returned separately in ``Result.stdout`` and only stderr
+    goes to the log. ``what`` names the step in error messages (default: the program).
+    """
+    args = tuple(os.fspath(a) for a in argv)
+    label = what or Path(args[0]).name
+    full_env = None if env is None else {**os.environ, **env}
+    with tempfile.TemporaryDirectory(prefix="pipemap-proc-") as tmp:
+        log_path = log if log is not None else Path(tmp) / "output.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path = Path(tmp) / "stdout"
+        with open(log_path, "ab") as logf, open(out_path, "wb") as outf:
+            logf.write(f"$ {shlex.join(args)}\n".encode())
+            logf.flush()
+            try:
+                proc = subprocess.Popen(
+                    args,
+                    cwd=cwd,
+                    env=full_env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=outf if capture else logf,
+                    stderr=logf,
+                    start_new_session=True,
+                )
+            except FileNotFoundError as e:
+                raise CommandFailed(f"{label}: program not found: {args[0]}") from e
+            try:
+                rc = proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                kill_group(proc)
+                raise CommandFailed(
+                    f"{label} timed out after {timeout:.0f} s: {shlex.join(args)}",
+                    file_tail(log_path),
+                ) from None
+            finally:
+                kill_group(proc)
+        stdout = out_path.read_text("utf-8", "replace") if capture else ""
+        if check and rc != 0:
+            where = f" (log: {log})" if log is not None else ""
+            detail = file_tail(log_path)
+            if capture and stdout:
+                detail = tail(stdout) + "\n" + detail
+            raise CommandFailed(f"{label} failed with exit status {rc}{where}", detail, rc)
+        return Result(args, rc, stdout, log)
+
+
+def output(argv: Sequence[str | os.PathLike[str]], *, timeout: float = 30, **kw: object) -> str:
+    """Run a short query command and return its stdout, stripped."""
+    return run(argv, timeout=timeout, capture=True, **kw).stdout.strip()  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def spawned(
+    argv: Sequence[str | os.PathLike[str]], *, log: Path, env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a long-running child (an emulator) in its own process group.
+
+    The group is killed when the block ends, however it ends: normally, by an exception
+    or by Ctrl-C. Output goes to ``log``.
+    """
+    args = [os.fspath(a) for a in argv]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as logf:
+        logf.write(f"$ {shlex.join(args)}\n".encode())
+        logf.flush()
+        try:
+            child = subprocess.Popen(
+                args, env=None if env is None else {**os.environ, **env}, stdin=subprocess.DEVNULL,
+                stdout=logf, stderr=logf, start_new_session=True,
+            )
+        except FileNotFoundError as e:
+            raise CommandFailed(f"program not found: {args[0]}") from e
+    try:
+        yield child
+    finally:
+        kill_group(child)

@@ -1,0 +1,228 @@
+"""Stage 2, toolchain: a container image with the period compiler, gcc 2.7.2.3.
+
+Two layers, each tagged by a hash of its inputs so that an unchanged toolchain is never
+rebuilt:
+- the base: a Debian bookworm root file system made by mmdebstrap from the host's own apt
+  sources (no registry is reachable here), with the packages in images/toolchain/packages.txt;
+- the toolchain: gcc built from the verified source tree (with patches/gcc applied) by
+  images/toolchain/build-gcc.sh, as an i486-linux C compiler.
+
+With ``--engine none`` the same script builds gcc into a prefix under the cache instead,
+from the host's own Debian packages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import hashing, patches, proc
+from harness.engine import Engine, HostEngine
+from harness.errors import CommandFailed, ImageBuildFailed, MissingTool
+from harness.settings import Settings
+from harness.sources.resolve import ResolvedSource
+
+SUITE = "bookworm"
+PREFIX = "/opt/gcc-2.7.2.3"
+GCC = "i486-linux-gcc"
+SOURCE_DATE_EPOCH = "946684800"  # 2000-01-01: fixed, so equal inputs give an equal rootfs
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    engine: Engine
+    image: str  # image tag, or the host prefix directory for --engine none
+    input_hash: str
+    prefix: str  # where gcc lives, as the build scripts see it
+
+    @property
+    def gcc(self) -> str:
+        return f"{self.prefix}/bin/{GCC}"
+
+    def record(self) -> dict[str, object]:
+        return {"engine": self.engine.name, "image": self.image, "input_hash": self.input_hash, "gcc": self.gcc}
+
+
+def _dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "images" / "toolchain"
+
+
+def package_list() -> list[str]:
+    lines = (_dir() / "packages.txt").read_text().splitlines()
+    return [x.strip() for x in lines if x.strip() and not x.lstrip().startswith("#")]
+
+
+def host_apt_sources() -> list[Path]:
+    """The host's apt source files: mmdebstrap builds from exactly these mirrors."""
+    found = [p for p in [Path("/etc/apt/sources.list")] if p.exists() and _has_entries(p)]
+    d = Path("/etc/apt/sources.list.d")
+    if d.is_dir():
+        found += sorted(p for p in d.iterdir() if p.suffix in (".list", ".sources") and _has_entries(p))
+    if not found:
+        raise MissingTool("no apt sources found under /etc/apt: cannot make a Debian base image")
+    return found
+
+
+def _has_entries(p: Path) -> bool:
+    return any(line.strip() and not line.lstrip().startswith("#") for line in p.read_text().splitlines())
+
+
+def base_hash() -> str:
+    srcs = [hashing.sha256_file(p) for p in host_apt_sources()]
+    return hashing.sha256_text("base/1", SUITE, *package_list(), *srcs, SOURCE_DATE_EPOCH)
+
+
+def toolchain_hash(base: str, gcc: ResolvedSource, gcc_patches: list[patches.Patch]) -> str:
+    return hashing.sha256_text(
+        "toolchain/1",
+        base,
+        gcc.tree_sha256,
+        *(p.sha256 for p in gcc_patches),
+        hashing.sha256_file(_dir() / "build-gcc.sh"),
+        hashing.sha256_file(_dir() / "Containerfile.in"),
+        PREFIX,
+    )
+
+
+def _gcc_patches(settings: Settings) -> list[patches.Patch]:
+    d = settings.repo / "patches"
+    return patches.series(d, "gcc") if (d / "gcc").is_dir() else []
+
+
+def ensure(settings: Settings, engine: Engine, gcc: ResolvedSource, say=print) -> Toolchain:  # noqa: ANN001
+    """The toolchain for ``gcc``, built only if no image with the same inputs exists."""
+    gp = _gcc_patches(settings)
+    if isinstance(engine, HostEngine):
+        return _ensure_host(settings, engine, gcc, gp, say)
+    base = base_hash()
+    base_tag = f"localhost/pipemap-base:{base[:16]}"
+    th = toolchain_hash(base, gcc, gp)
+    tag = f"localhost/pipemap-toolchain:{th[:16]}"
+    tc = Toolchain(engine, tag, th, PREFIX)
+    if engine.image_exists(tag):
+        return tc
+    log = settings.log_dir / "toolchain.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("")
+    if not engine.image_exists(base_tag):
+        say(f"toolchain: making the Debian {SUITE} base image with mmdebstrap ({len(package_list())} packages)")
+        _make_base(settings, engine, base_tag, base, log)
+    say(f"toolchain: building gcc {gcc.version} in {engine.name} (a few minutes; log: {log})")
+    with tempfile.TemporaryDirectory(dir=_scratch(settings), prefix="ctx-") as ctx_dir:
+        ctx = Path(ctx_dir)
+        _stage_gcc(gcc, gp, ctx / "gcc-src", log)
+        shutil.copy2(_dir() / "build-gcc.sh", ctx / "build-gcc.sh")
+        text = (_dir() / "Containerfile.in").read_text()
+        for k, v in {"@BASE@": base_tag, "@PREFIX@": PREFIX, "@GCC_VERSION@": gcc.version}.items():
+            text = text.replace(k, v)
+        (ctx / "Containerfile").write_text(text)
+        try:
+            engine.build(ctx, tag, log, timeout=settings.timeout(1800))
+        except CommandFailed as e:
+            engine.remove_image(tag)
+            raise ImageBuildFailed(f"toolchain image build failed (log: {log})", e.detail) from e
+    _record(settings, tc, gcc, gp, base_tag)
+    return tc
+
+
+def _scratch(settings: Settings) -> Path:
+    d = settings.cache / "scratch"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _stage_gcc(gcc: ResolvedSource, gp: list[patches.Patch], dest: Path, log: Path) -> None:
+    shutil.copytree(gcc.tree, dest, symlinks=True)
+    patches.apply_all(dest, gp, log)
+
+
+def _make_base(settings: Settings, engine: Engine, tag: str, h: str, log: Path) -> None:
+    if not shutil.which("mmdebstrap"):
+        raise MissingTool("mmdebstrap is not installed (apt-get install mmdebstrap)")
+    out = settings.cache / "rootfs" / f"base-{h[:16]}.tar"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    argv: list[str | os.PathLike[str]] = [
+        "mmdebstrap", "--variant=apt", "--mode=root", "--format=tar",
+        f"--include={','.join(package_list())}",
+        # the host's mirror names must not travel inside the image or its archives
+        '--customize-hook=rm -f "$1"/etc/apt/sources.list "$1"/etc/apt/sources.list.d/*',
+        SUITE, tmp, *host_apt_sources(),
+    ]
+    try:
+        proc.run(argv, timeout=settings.timeout(1800), log=log, env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH},
+                 what="mmdebstrap")
+        tmp.replace(out)
+    except CommandFailed as e:
+        raise ImageBuildFailed(f"base image: mmdebstrap failed (log: {log})", e.detail) from e
+    finally:
+        tmp.unlink(missing_ok=True)
+    engine.import_tar(out, tag, log)
+
+
+def _record(settings: Settings, tc: Toolchain, gcc: ResolvedSource, gp: list[patches.Patch], base_tag: str) -> None:
+    log = settings.log_dir / "toolchain.log"
+    version = proc.output(tc.engine.command(tc.image, [tc.gcc, "--version"]), env=tc.engine.env, log=log)
+    pkgs = proc.output(tc.engine.command(tc.image, ["dpkg-query", "-W"]), env=tc.engine.env, log=log)
+    rec = {
+        **tc.record(),
+        "base_image": base_tag,
+        "engine_version": tc.engine.version(),
+        "gcc_version": version,
+        "gcc_source": gcc.record(),
+        "gcc_patches": [p.record() for p in gp],
+        "debian_packages": pkgs.splitlines(),
+    }
+    out = settings.cache / "toolchain" / f"{tc.input_hash[:16]}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rec, indent=2) + "\n")
+
+
+def record_path(settings: Settings, tc: Toolchain) -> Path:
+    return settings.cache / "toolchain" / f"{tc.input_hash[:16]}.json"
+
+
+def _ensure_host(settings: Settings, engine: HostEngine, gcc: ResolvedSource, gp: list[patches.Patch],
+                 say=print) -> Toolchain:  # noqa: ANN001
+    missing = [p for p in package_list() if not _dpkg_installed(p)]
+    if missing:
+        raise MissingTool(f"--engine none needs these host packages: apt-get install {' '.join(missing)}")
+    base = hashing.sha256_text("host", *(_dpkg_version(p) for p in package_list()))
+    th = toolchain_hash(base, gcc, gp)
+    prefix = settings.cache / "host-toolchain" / th[:16]
+    tc = Toolchain(engine, str(prefix), th, str(prefix))
+    done = prefix / ".complete"
+    if done.exists():
+        return tc
+    log = settings.log_dir / "toolchain.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    say(f"toolchain: building gcc {gcc.version} on the host (log: {log})")
+    # gcc 2.7 compiles its prefix into the driver, so it is built in place; the stamp
+    # written last marks it complete, and a failed build leaves no prefix behind.
+    shutil.rmtree(prefix, ignore_errors=True)
+    with tempfile.TemporaryDirectory(dir=_scratch(settings), prefix="gcc-") as work:
+        src = Path(work) / "gcc-src"
+        _stage_gcc(gcc, gp, src, log)
+        try:
+            proc.run(["sh", _dir() / "build-gcc.sh", src, prefix], timeout=settings.timeout(1800), log=log,
+                     what="build-gcc.sh")
+        except (CommandFailed, KeyboardInterrupt) as e:
+            shutil.rmtree(prefix, ignore_errors=True)
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            raise ImageBuildFailed(f"host toolchain build failed (log: {log})", e.detail) from e
+    done.write_text(th + "\n")
+    return tc
+
+
+def _dpkg_installed(pkg: str) -> bool:
+    r = proc.run(["dpkg-query", "-W", "-f=${Status}", pkg], timeout=30, capture=True, check=False)
+    return r.stdout.strip() == "install ok installed"
+
+
+def _dpkg_version(pkg: str) -> str:
+    return proc.output(["dpkg-query", "-W", "-f=${Package}=${Version}", pkg])

@@ -1,0 +1,138 @@
+"""Invoke tasks of the pipemap lab: options in, one call into ``harness`` each.
+
+Run ``./inv --list`` for the list; ``./inv <task> --help`` for a task's options.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from invoke import Collection, task
+from invoke.exceptions import Exit
+
+from harness import settings as settings_mod
+from harness.errors import HarnessError
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def lab_task(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a HarnessError into one clear line (plus its detail) and a non-zero exit."""
+
+    @functools.wraps(fn)
+    def wrapper(c: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(c, *args, **kwargs)
+        except HarnessError as e:
+            print(f"error: {e}", file=sys.stderr)
+            if e.detail:
+                print("\n".join("  " + line for line in e.detail.splitlines()), file=sys.stderr)
+            raise Exit(code=1) from None
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            raise Exit(code=130) from None
+
+    return wrapper
+
+
+def _opts(engine: str | None = None, allow_unverified: list[str] | None = None, force: bool = False) -> Any:
+    from harness.pipeline import Options
+
+    return Options(engine, frozenset(allow_unverified or ()), force)
+
+
+ALLOW_HELP = "use this source's override tree even if unverified or differing (repeatable)"
+ENGINE_HELP = "container engine: podman (default when installed), docker, or none (build on the host)"
+
+
+@task(iterable=["source", "allow_unverified"],
+      help={"source": "fetch only this source (repeatable; default: all)", "allow_unverified": ALLOW_HELP})
+@lab_task
+def fetch(c, source=None, allow_unverified=None):  # type: ignore[no-untyped-def]
+    """Fetch and verify the upstream sources (download, mirror or override)."""
+    from harness import sources
+
+    for r in sources.fetch(settings_mod.load(), source or None, frozenset(allow_unverified or ())):
+        state = "verified" if r.verified else "UNVERIFIED"
+        print(f"{r.name}-{r.version}: {r.route} {state}  tree {r.tree_sha256[:16]}  {r.origin}")
+        if r.note:
+            print(f"  note: {r.note}")
+
+
+@task(iterable=["allow_unverified"], help={"engine": ENGINE_HELP, "allow_unverified": ALLOW_HELP})
+@lab_task
+def toolchain(c, engine=None, allow_unverified=None):  # type: ignore[no-untyped-def]
+    """Build the period toolchain image (gcc 2.7.2.3) unless it exists already."""
+    from harness.pipeline import toolchain_for
+
+    tc = toolchain_for(settings_mod.load(), _opts(engine, allow_unverified), _say)
+    print(f"toolchain: {tc.image} ({tc.engine.name}), gcc {tc.gcc}")
+
+
+@task(iterable=["allow_unverified"],
+      help={"variant": "kernel variant (kernel-2.0.36/variants.toml); default vanilla", "engine": ENGINE_HELP,
+            "allow_unverified": ALLOW_HELP, "force": "rebuild even if the inputs are unchanged"})
+@lab_task
+def build(c, variant="vanilla", engine=None, allow_unverified=None, force=False):  # type: ignore[no-untyped-def]
+    """Build the 2.0.36 kernel (bzImage) of a variant, reproducibly."""
+    from harness.pipeline import build_kernel
+
+    kb = build_kernel(settings_mod.load(), variant, _opts(engine, allow_unverified, force), _say)
+    print(f"{kb.bzimage}  sha256 {kb.sha256}{'  (unchanged, skipped)' if kb.skipped else ''}")
+
+
+@task(name="boot-smoke", help={"variant": "kernel variant to boot; default vanilla"})
+@lab_task
+def boot_smoke(c, variant="vanilla"):  # type: ignore[no-untyped-def]
+    """Boot the built bzImage under QEMU (TCG): banner and root-mount attempt must appear."""
+    from harness.pipeline import boot_smoke as smoke
+
+    r = smoke(settings_mod.load(), variant, _say)
+    print(f"boot-smoke passed in {r.seconds:.1f} s\n  {r.banner}\n  {r.root_line}\n  console: {r.console}")
+
+
+@task(iterable=["allow_unverified"], help={"engine": ENGINE_HELP, "allow_unverified": ALLOW_HELP})
+@lab_task
+def replicate(c, engine=None, allow_unverified=None):  # type: ignore[no-untyped-def]
+    """Run the whole study as far as the lab goes; names the stages not built yet."""
+    from harness.pipeline import replicate as run
+
+    missing = run(settings_mod.load(), _opts(engine, allow_unverified), _say)
+    if missing:
+        print(f"not built yet in this lab: {', '.join(missing)}")
+
+
+@task(help={"k": "only tests matching this pytest -k expression", "integration": "run only the integration tests"})
+def test(c, k=None, integration=False):  # type: ignore[no-untyped-def]
+    """Lint (ruff) and run the test suite (unit, and integration where sources are present)."""
+    c.run("ruff check harness tests tasks.py", pty=False)
+    args = ["pytest", "-ra", "tests/integration" if integration else "tests"]
+    if k:
+        args += ["-k", k]
+    c.run(" ".join(args), pty=False)
+
+
+@task
+def lint(c):  # type: ignore[no-untyped-def]
+    """ruff and mypy over the harness."""
+    c.run("ruff check harness tests tasks.py")
+    c.run("mypy harness")
+
+
+@task(name="pin-source", help={"name": "source name", "tree": "reference tree to pin"})
+@lab_task
+def pin_source(c, name, tree):  # type: ignore[no-untyped-def]
+    """Maintainers: pin a source to a reference tree (writes its per-file manifest)."""
+    from pathlib import Path
+
+    from harness.sources import pin_tree
+
+    print(f"{name}: tree_sha256 {pin_tree(settings_mod.load(), name, Path(tree))}")
+
+
+ns = Collection(fetch, toolchain, build, boot_smoke, replicate, test, lint, pin_source)
