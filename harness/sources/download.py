@@ -73,6 +73,8 @@ def fetch_url(url: str, tmp: Path, label: str, timeout: float = 60) -> str:
                 bar.update(task, advance=len(block))
             if expected is not None and got != expected:
                 raise TransferError(f"{label}: truncated download from {url}: {got} of {expected} bytes")
+    except urllib.error.HTTPError as e:
+        raise TransferError(f"{label}: cannot download {url}: HTTP {e.code} {e.reason}") from e
     except (urllib.error.URLError, OSError, ValueError) as e:
         raise TransferError(f"{label}: cannot download {url}: {getattr(e, 'reason', e)}") from e
     except Exception as e:  # http.client.IncompleteRead and friends
