@@ -122,12 +122,17 @@ def output(argv: Sequence[str | os.PathLike[str]], *, timeout: float = 30, **kw:
 
 @contextlib.contextmanager
 def spawned(
-    argv: Sequence[str | os.PathLike[str]], *, log: Path, env: Mapping[str, str] | None = None
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    log: Path,
+    env: Mapping[str, str] | None = None,
+    die_with_parent: bool = False,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start a long-running child (an emulator) in its own process group.
 
     The group is killed when the block ends, however it ends: normally, by an exception
-    or by Ctrl-C. Output goes to ``log``.
+    or by Ctrl-C. With ``die_with_parent`` the kernel also kills it if the lab itself is
+    killed (SIGKILL leaves no chance to clean up). Output goes to ``log``.
     """
     args = [os.fspath(a) for a in argv]
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -138,6 +143,7 @@ def spawned(
             child = subprocess.Popen(
                 args, env=None if env is None else {**os.environ, **env}, stdin=subprocess.DEVNULL,
                 stdout=logf, stderr=logf, start_new_session=True,
+                preexec_fn=_die_with_parent if die_with_parent else None,
             )
         except FileNotFoundError as e:
             raise CommandFailed(f"program not found: {args[0]}") from e
@@ -145,3 +151,10 @@ def spawned(
         yield child
     finally:
         kill_group(child)
+
+
+def _die_with_parent() -> None:
+    """In the child: ask the kernel for SIGKILL when the parent dies (prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)

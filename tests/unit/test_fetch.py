@@ -166,7 +166,9 @@ def test_mirror_directory_is_tried_first(tmp_path: Path, server: Server) -> None
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     (mirror / "hello-1.0.tar.gz").write_bytes(ARCHIVE)
-    man = write_manifest(tmp_path, [server.url + "/nowhere/hello-1.0.tar.gz"], archive_sha=hashing.sha256_bytes(ARCHIVE))
+    man = write_manifest(
+        tmp_path, [server.url + "/nowhere/hello-1.0.tar.gz"], archive_sha=hashing.sha256_bytes(ARCHIVE)
+    )
     r = obtain(man.get("hello"), man, make_settings(tmp_path, UserConfig(mirror=mirror)), frozenset())
     assert (r.route, r.origin, r.verified) == ("mirror", str(mirror / "hello-1.0.tar.gz"), True)
 
