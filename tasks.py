@@ -110,8 +110,9 @@ def replicate(c, engine=None, allow_unverified=None):  # type: ignore[no-untyped
 @task(help={"k": "only tests matching this pytest -k expression", "integration": "run only the integration tests"})
 def test(c, k=None, integration=False):  # type: ignore[no-untyped-def]
     """Lint (ruff) and run the test suite (unit, and integration where sources are present)."""
-    c.run("ruff check harness tests tasks.py", pty=False)
-    args = ["pytest", "-ra", "tests/integration" if integration else "tests"]
+    py = sys.executable
+    c.run(f"{py} -m ruff check harness tests tasks.py", pty=False)
+    args = [py, "-m", "pytest", "-ra", "tests/integration" if integration else "tests"]
     if k:
         args += ["-k", k]
     c.run(" ".join(args), pty=False)
@@ -120,8 +121,8 @@ def test(c, k=None, integration=False):  # type: ignore[no-untyped-def]
 @task
 def lint(c):  # type: ignore[no-untyped-def]
     """ruff and mypy over the harness."""
-    c.run("ruff check harness tests tasks.py")
-    c.run("mypy harness")
+    c.run(f"{sys.executable} -m ruff check harness tests tasks.py")
+    c.run(f"{sys.executable} -m mypy harness")
 
 
 @task(name="pin-source", help={"name": "source name", "tree": "reference tree to pin"})

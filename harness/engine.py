@@ -33,6 +33,10 @@ class Bind:
 
     host: Path
     readonly: bool = False
+    sub: str = ""  # a path below ``host``: mounts the directory, names the file in it
+
+    def host_path(self) -> str:
+        return str(self.host / self.sub) if self.sub else str(self.host)
 
 
 Arg = str | Bind
@@ -77,7 +81,7 @@ class Engine:
             if isinstance(a, Bind):
                 key = (a.host.resolve(), a.readonly)
                 mounts.setdefault(key, f"/mnt/b{len(mounts)}")
-                inner.append(mounts[key])
+                inner.append(f"{mounts[key]}/{a.sub}" if a.sub else mounts[key])
             else:
                 inner.append(a)
         cmd = [self.program, "run", "--rm", "--network", "none", "--init"]
@@ -102,7 +106,7 @@ class HostEngine(Engine):
         return "none (host build)"
 
     def command(self, image: str, argv: Sequence[Arg], workdir: str | None = None) -> list[str]:
-        return [str(a.host) if isinstance(a, Bind) else a for a in argv]
+        return [a.host_path() if isinstance(a, Bind) else a for a in argv]
 
 
 def _podman_env(settings: Settings) -> dict[str, str]:

@@ -106,7 +106,7 @@ def build(settings: Settings, name: str, linux: ResolvedSource, tc: Toolchain, f
         series = [p for s in v.series for p in patches.series(settings.repo / "patches", s)]
         patches.apply_all(tree, series, log)
         staged.mkdir(parents=True)
-        argv = ["bash", Bind(kernel_dir(settings) / "build-kernel.sh", True), Bind(tree), tc.prefix, Bind(staged)]
+        argv = ["bash", Bind(kernel_dir(settings), True, "build-kernel.sh"), Bind(tree), tc.prefix, Bind(staged)]
         say(f"kernel: building {name} with {tc.gcc} ({tc.engine.name}; log: {log})")
         t0 = time.monotonic()
         tc.engine.run(tc.image, argv, log=log, timeout=settings.timeout(BUILD_TIMEOUT), what=f"kernel build ({name})")

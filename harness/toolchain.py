@@ -120,13 +120,20 @@ def ensure(settings: Settings, engine: Engine, gcc: ResolvedSource, say=print) -
         for k, v in {"@BASE@": base_tag, "@PREFIX@": PREFIX, "@GCC_VERSION@": gcc.version}.items():
             text = text.replace(k, v)
         (ctx / "Containerfile").write_text(text)
-        try:
-            engine.build(ctx, tag, log, timeout=settings.timeout(1800))
-        except CommandFailed as e:
-            engine.remove_image(tag)
-            raise ImageBuildFailed(f"toolchain image build failed (log: {log})", e.detail) from e
+        build_image(engine, ctx, tag, log, settings.timeout(1800), "toolchain")
     _record(settings, tc, gcc, gp, base_tag)
     return tc
+
+
+def build_image(engine: Engine, ctx: Path, tag: str, log: Path, timeout: float, what: str) -> None:
+    """Build ``ctx/Containerfile`` as ``tag``; a failure names the failing step and its log tail."""
+    try:
+        engine.build(ctx, tag, log, timeout=timeout)
+    except CommandFailed as e:
+        engine.remove_image(tag)
+        steps = [line for line in e.detail.splitlines() if line.startswith("STEP ")]
+        step = f" at {steps[-1].rstrip(':')}" if steps else ""
+        raise ImageBuildFailed(f"{what} image build failed{step} (log: {log})", e.detail) from e
 
 
 def _scratch(settings: Settings) -> Path:

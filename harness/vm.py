@@ -68,7 +68,8 @@ def base_argv(kernel: Path, append: str, console_log: Path) -> list[str]:
     return [
         qemu_binary(), "-M", MACHINE, "-cpu", CPU, "-m", str(MEMORY_MB), "-accel", "tcg",
         "-kernel", str(kernel), "-append", append,
-        "-display", "none", "-vga", "none", "-monitor", "none", "-no-reboot",
+        # a VGA stays: 2.0.36 starts its serial echo of printk only when it finds one
+        "-display", "none", "-monitor", "none", "-no-reboot",
         "-serial", f"file:{console_log}",
     ]
 
@@ -175,7 +176,6 @@ def machine_argv(spec: MachineSpec, console_log: Path, qmp_socket: Path, port: i
         # 2.0 knows no e1000 (QEMU's default): name the NIC, at the ISA address 2.0 probes
         "-device", "ne2k_isa,netdev=n0,iobase=0x300,irq=9",
         "-qmp", f"unix:{qmp_socket},server=on,wait=off",
-        "-nodefaults",
     ]
     if spec.clock == "icount":
         argv += ["-icount", f"shift={ICOUNT_SHIFT},sleep=off"]

@@ -2,7 +2,7 @@
 # build-kernel.sh TREE CC_PREFIX OUTDIR
 #
 # Build Linux 2.0.36 (bzImage) with gcc 2.7.2, reproducibly.
-#   TREE       an unpacked 2.0.36 tree with patches/vanilla/*.patch already
+#   TREE       an unpacked 2.0.36 tree with patches/host-compat/*.patch already
 #              applied (patch -p1); it is configured and built in place.
 #   CC_PREFIX  either the install PREFIX of images/toolchain/build-gcc.sh
 #              (containing bin/i486-linux-gcc) or a tool prefix such that

@@ -284,7 +284,6 @@ long compat_sys_execve(long path, long argv, long envp);
 long compat_fs_call(long nr, long a, long b, long c, long d, long e, long f, int *handled);
 long compat_net_call(long nr, long a, long b, long c, long d, long e, long f, int *handled);
 long compat_proc_call(long nr, long a, long b, long c, long d, long e, long f, int *handled);
-long compat_time_call(long nr, long a, long b, long c, long d, int *handled);
 long compat_poll(void *fds, unsigned long n, const struct k_timeval *tv);
 extern unsigned short compat_tls_selector;
 

@@ -71,3 +71,13 @@ def test_unknown_variant_lists_known(real: Settings, opts: Options) -> None:
 
     with pytest.raises(ConfigError, match="unknown kernel variant 'nope'; known: vanilla"):
         kernel.variant(real, "nope")
+
+
+def test_host_build_gives_the_same_bytes_as_the_container(real: Settings, opts: Options, tmp_path: Path) -> None:
+    """--engine none (gcc and kernel built on the host) must reproduce the container's kernel."""
+    from dataclasses import replace
+
+    contained = pipeline.build_kernel(with_build(real, tmp_path / "c"), "vanilla", opts, say)
+    host = pipeline.build_kernel(with_build(real, tmp_path / "h"), "vanilla", replace(opts, engine="none"), say)
+    assert json.loads(host.record.read_text())["toolchain"]["engine"] == "none"
+    assert host.sha256 == contained.sha256
