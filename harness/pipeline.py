@@ -35,11 +35,11 @@ def toolchain_for(settings: Settings, opts: Options, say: Say) -> toolchain.Tool
     return toolchain.ensure(settings, eng, gcc, say)
 
 
-def build_kernel(settings: Settings, variant: str, opts: Options, say: Say) -> kernel.KernelBuild:
+def build_kernel(settings: Settings, variant: str, opts: Options, say: Say,
+                 tc: toolchain.Toolchain | None = None) -> kernel.KernelBuild:
     kernel.variant(settings, variant)  # an unknown variant fails before any work
     linux = sources.fetch_one(settings, "linux", opts.allow_unverified)
-    tc = toolchain_for(settings, opts, say)
-    return kernel.build(settings, variant, linux, tc, opts.force, say)
+    return kernel.build(settings, variant, linux, tc or toolchain_for(settings, opts, say), opts.force, say)
 
 
 def boot_smoke(settings: Settings, variant: str, say: Say) -> vm.SmokeResult:
@@ -53,12 +53,15 @@ def boot_smoke(settings: Settings, variant: str, say: Say) -> vm.SmokeResult:
 def replicate(settings: Settings, opts: Options, say: Say) -> list[str]:
     """Run every stage the lab has; returns the names of the stages not built yet."""
     t0 = time.monotonic()
+    n = len(BUILT)
     for r in sources.fetch(settings, None, opts.allow_unverified):
-        say(f"[1/{len(BUILT)}] fetch: {r.name}-{r.version} via {r.route}, {'verified' if r.verified else 'UNVERIFIED'}")
-    build = build_kernel(settings, "vanilla", opts, say)
-    say(f"[3/{len(BUILT)}] build: vanilla bzImage sha256 {build.sha256}{' (unchanged)' if build.skipped else ''}")
+        say(f"[1/{n}] fetch: {r.name}-{r.version} via {r.route}, {'verified' if r.verified else 'UNVERIFIED'}")
+    tc = toolchain_for(settings, opts, say)
+    say(f"[2/{n}] toolchain: {tc.image} ({tc.engine.name})")
+    build = build_kernel(settings, "vanilla", opts, say, tc)
+    say(f"[3/{n}] build: vanilla bzImage sha256 {build.sha256}{' (unchanged)' if build.skipped else ''}")
     smoke = boot_smoke(settings, "vanilla", say)
-    say(f"[4/{len(BUILT)}] boot-smoke: {smoke.banner!r} ... {smoke.root_line!r} in {smoke.seconds:.1f} s")
+    say(f"[4/{n}] boot-smoke: {smoke.banner!r} ... {smoke.root_line!r} in {smoke.seconds:.1f} s")
     say(f"replicate: {len(BUILT)} stages done in {time.monotonic() - t0:.0f} s")
     return [s for s in STAGES if s not in BUILT]
 

@@ -30,11 +30,15 @@ mkdir -p "$2"
 OUT=$(cd "$2" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 INC=$SYSROOT/usr/include/i386-linux-musl
+# Linux UAPI headers from linux-libc-dev:i386 (musl ships none): <asm/*.h> first, then
+# <linux/*.h>, <asm-generic/*.h>; searched after musl's own headers.
+KINC="-isystem $SYSROOT/usr/include/i386-linux-gnu -isystem $SYSROOT/usr/include"
 LIB=$SYSROOT/usr/lib/i386-linux-musl
 CC_HOST=${CC_HOST:-gcc}
 
-for f in "$INC/stdio.h" "$LIB/libc.a" "$LIB/crt1.o" "$LIB/crti.o" "$LIB/crtn.o"; do
-    [ -e "$f" ] || { echo "not a musl-dev:i386 sysroot: $f missing" >&2; exit 1; }
+for f in "$INC/stdio.h" "$LIB/libc.a" "$LIB/crt1.o" "$LIB/crti.o" "$LIB/crtn.o" \
+         "$SYSROOT/usr/include/linux/vt.h" "$SYSROOT/usr/include/i386-linux-gnu/asm/unistd_32.h"; do
+    [ -e "$f" ] || { echo "not a musl-dev:i386 + linux-libc-dev:i386 sysroot: $f missing" >&2; exit 1; }
 done
 
 # The layer: freestanding, no stack protector (it runs before %gs is usable and in
@@ -78,10 +82,10 @@ cat > "$OUT/musl.specs" <<SPECS
 %rename cpp_options old_cpp_options
 
 *cpp_options:
--nostdinc -isystem $INC -isystem include%s %(old_cpp_options)
+-nostdinc -isystem $INC $KINC -isystem include%s %(old_cpp_options)
 
 *cc1:
-%(cc1_cpu) -nostdinc -isystem $INC -isystem include%s
+%(cc1_cpu) -nostdinc -isystem $INC $KINC -isystem include%s
 
 *link_libgcc:
 -L$LIB

@@ -15,8 +15,9 @@
 #     and apt then drops the whole suite). No mirror name is ever written into the repo.
 #   - apt-get source busybox dropbear openssh   -> OUT_DIR/src/<pkg>-<version>/ (unpacked,
 #     Debian patches applied by dpkg-source)
-#   - apt-get download musl-dev:i386 (with -o APT::Architectures::=i386), then dpkg-deb -x
-#     into OUT_DIR/sysroot
+#   - apt-get download musl-dev:i386 linux-libc-dev:i386 (with APT::Architectures::=i386),
+#     then dpkg-deb -x both into OUT_DIR/sysroot (musl has no <linux/*.h>; busybox needs
+#     them; the i386 package carries the 32-bit <asm/*.h>)
 #   - OUT_DIR/MANIFEST: package versions and sha256 of every downloaded file.
 # Needs: apt, dpkg-dev (dpkg-source). Run as root or as a user that may write STATE_DIR.
 set -eu
@@ -77,7 +78,7 @@ mkdir -p "$OUT/src" "$OUT/debs"
     cd "$STATE/dl"
     # shellcheck disable=SC2086
     apt-get -q -y --only-source source $SRC_PKGS
-    apt-get -q -y download musl-dev:i386
+    apt-get -q -y download musl-dev:i386 linux-libc-dev:i386
 )
 
 # Move the results into OUT_DIR (unpacked trees under src/, raw files kept for provenance).
@@ -89,7 +90,7 @@ mv "$STATE/dl"/*.dsc "$STATE/dl"/*.tar.* "$OUT/debs/" 2>/dev/null || true
 mv "$STATE/dl"/*.deb "$OUT/debs/"
 
 rm -rf "$OUT/sysroot" && mkdir -p "$OUT/sysroot"
-for deb in "$OUT"/debs/musl-dev_*_i386.deb; do
+for deb in "$OUT"/debs/musl-dev_*_i386.deb "$OUT"/debs/linux-libc-dev_*_i386.deb; do
     dpkg-deb -x "$deb" "$OUT/sysroot"
 done
 
