@@ -67,7 +67,7 @@ def _inputs(settings: Settings, v: Variant, linux: ResolvedSource, tc: Toolchain
     kdir = kernel_dir(settings)
     series = [p for s in v.series for p in patches.series(settings.repo / "patches", s)]
     own = {p.name: hashing.sha256_file(p) for p in sorted(kdir.iterdir()) if p.is_file()}
-    parts = {
+    parts: dict[str, object] = {
         "variant": v.name,
         "source": {k: linux.record()[k] for k in ("name", "version", "route", "tree_sha256", "verified")},
         "patches": [p.record() for p in series],
@@ -100,13 +100,14 @@ def build(settings: Settings, name: str, linux: ResolvedSource, tc: Toolchain, f
     for d in (work, staged):
         shutil.rmtree(d, ignore_errors=True)
     try:
-        say(f"kernel: unpacking {linux.name}-{linux.version} and applying {len(parts['patches'])} patch(es) for {name}")  # type: ignore[arg-type]
+        series = [p for s in v.series for p in patches.series(settings.repo / "patches", s)]
+        say(f"kernel: unpacking {linux.name}-{linux.version} and applying {len(series)} patch(es) for {name}")
         tree = work / "linux"
         shutil.copytree(linux.tree, tree, symlinks=True)
-        series = [p for s in v.series for p in patches.series(settings.repo / "patches", s)]
         patches.apply_all(tree, series, log)
         staged.mkdir(parents=True)
-        argv = ["bash", Bind(kernel_dir(settings), True, "build-kernel.sh"), Bind(tree), tc.prefix, Bind(staged)]
+        script = Bind(kernel_dir(settings), True, "build-kernel.sh")
+        argv: list[str | Bind] = ["bash", script, Bind(tree), tc.prefix, Bind(staged)]
         say(f"kernel: building {name} with {tc.gcc} ({tc.engine.name}; log: {log})")
         t0 = time.monotonic()
         tc.engine.run(tc.image, argv, log=log, timeout=settings.timeout(BUILD_TIMEOUT), what=f"kernel build ({name})")

@@ -14,22 +14,19 @@ from the host's own Debian packages.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import hashing, patches, proc
+from harness import baseimage, hashing, patches, proc
 from harness.engine import Engine, HostEngine
 from harness.errors import CommandFailed, ImageBuildFailed, MissingTool
 from harness.settings import Settings
 from harness.sources.resolve import ResolvedSource
 
-SUITE = "bookworm"
 PREFIX = "/opt/gcc-2.7.2.3"
 GCC = "i486-linux-gcc"
-SOURCE_DATE_EPOCH = "946684800"  # 2000-01-01: fixed, so equal inputs give an equal rootfs
 
 
 @dataclass(frozen=True)
@@ -52,28 +49,7 @@ def _dir() -> Path:
 
 
 def package_list() -> list[str]:
-    lines = (_dir() / "packages.txt").read_text().splitlines()
-    return [x.strip() for x in lines if x.strip() and not x.lstrip().startswith("#")]
-
-
-def host_apt_sources() -> list[Path]:
-    """The host's apt source files: mmdebstrap builds from exactly these mirrors."""
-    found = [p for p in [Path("/etc/apt/sources.list")] if p.exists() and _has_entries(p)]
-    d = Path("/etc/apt/sources.list.d")
-    if d.is_dir():
-        found += sorted(p for p in d.iterdir() if p.suffix in (".list", ".sources") and _has_entries(p))
-    if not found:
-        raise MissingTool("no apt sources found under /etc/apt: cannot make a Debian base image")
-    return found
-
-
-def _has_entries(p: Path) -> bool:
-    return any(line.strip() and not line.lstrip().startswith("#") for line in p.read_text().splitlines())
-
-
-def base_hash() -> str:
-    srcs = [hashing.sha256_file(p) for p in host_apt_sources()]
-    return hashing.sha256_text("base/1", SUITE, *package_list(), *srcs, SOURCE_DATE_EPOCH)
+    return baseimage.read_packages(_dir() / "packages.txt")
 
 
 def toolchain_hash(base: str, gcc: ResolvedSource, gcc_patches: list[patches.Patch]) -> str:
@@ -98,19 +74,14 @@ def ensure(settings: Settings, engine: Engine, gcc: ResolvedSource, say=print) -
     gp = _gcc_patches(settings)
     if isinstance(engine, HostEngine):
         return _ensure_host(settings, engine, gcc, gp, say)
-    base = base_hash()
-    base_tag = f"localhost/pipemap-base:{base[:16]}"
+    log = settings.log_dir / "toolchain.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    base_tag, base = baseimage.ensure_base(settings, engine, package_list(), log, say)
     th = toolchain_hash(base, gcc, gp)
     tag = f"localhost/pipemap-toolchain:{th[:16]}"
     tc = Toolchain(engine, tag, th, PREFIX)
     if engine.image_exists(tag):
         return tc
-    log = settings.log_dir / "toolchain.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text("")
-    if not engine.image_exists(base_tag):
-        say(f"toolchain: making the Debian {SUITE} base image with mmdebstrap ({len(package_list())} packages)")
-        _make_base(settings, engine, base_tag, base, log)
     say(f"toolchain: building gcc {gcc.version} in {engine.name} (a few minutes; log: {log})")
     with tempfile.TemporaryDirectory(dir=_scratch(settings), prefix="ctx-") as ctx_dir:
         ctx = Path(ctx_dir)
@@ -120,20 +91,9 @@ def ensure(settings: Settings, engine: Engine, gcc: ResolvedSource, say=print) -
         for k, v in {"@BASE@": base_tag, "@PREFIX@": PREFIX, "@GCC_VERSION@": gcc.version}.items():
             text = text.replace(k, v)
         (ctx / "Containerfile").write_text(text)
-        build_image(engine, ctx, tag, log, settings.timeout(1800), "toolchain")
+        baseimage.build_image(engine, ctx, tag, log, settings.timeout(1800), "toolchain")
     _record(settings, tc, gcc, gp, base_tag)
     return tc
-
-
-def build_image(engine: Engine, ctx: Path, tag: str, log: Path, timeout: float, what: str) -> None:
-    """Build ``ctx/Containerfile`` as ``tag``; a failure names the failing step and its log tail."""
-    try:
-        engine.build(ctx, tag, log, timeout=timeout)
-    except CommandFailed as e:
-        engine.remove_image(tag)
-        steps = [line for line in e.detail.splitlines() if line.startswith("STEP ")]
-        step = f" at {steps[-1].rstrip(':')}" if steps else ""
-        raise ImageBuildFailed(f"{what} image build failed{step} (log: {log})", e.detail) from e
 
 
 def _scratch(settings: Settings) -> Path:
@@ -145,30 +105,6 @@ def _scratch(settings: Settings) -> Path:
 def _stage_gcc(gcc: ResolvedSource, gp: list[patches.Patch], dest: Path, log: Path) -> None:
     shutil.copytree(gcc.tree, dest, symlinks=True)
     patches.apply_all(dest, gp, log)
-
-
-def _make_base(settings: Settings, engine: Engine, tag: str, h: str, log: Path) -> None:
-    if not shutil.which("mmdebstrap"):
-        raise MissingTool("mmdebstrap is not installed (apt-get install mmdebstrap)")
-    out = settings.cache / "rootfs" / f"base-{h[:16]}.tar"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    argv: list[str | os.PathLike[str]] = [
-        "mmdebstrap", "--variant=apt", "--mode=root", "--format=tar",
-        f"--include={','.join(package_list())}",
-        # the host's mirror names must not travel inside the image or its archives
-        '--customize-hook=rm -f "$1"/etc/apt/sources.list "$1"/etc/apt/sources.list.d/*',
-        SUITE, tmp, *host_apt_sources(),
-    ]
-    try:
-        proc.run(argv, timeout=settings.timeout(1800), log=log, env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH},
-                 what="mmdebstrap")
-        tmp.replace(out)
-    except CommandFailed as e:
-        raise ImageBuildFailed(f"base image: mmdebstrap failed (log: {log})", e.detail) from e
-    finally:
-        tmp.unlink(missing_ok=True)
-    engine.import_tar(out, tag, log)
 
 
 def _record(settings: Settings, tc: Toolchain, gcc: ResolvedSource, gp: list[patches.Patch], base_tag: str) -> None:
@@ -195,10 +131,10 @@ def record_path(settings: Settings, tc: Toolchain) -> Path:
 
 def _ensure_host(settings: Settings, engine: HostEngine, gcc: ResolvedSource, gp: list[patches.Patch],
                  say=print) -> Toolchain:  # noqa: ANN001
-    missing = [p for p in package_list() if not _dpkg_installed(p)]
+    missing = [p for p in package_list() if not baseimage.dpkg_installed(p)]
     if missing:
         raise MissingTool(f"--engine none needs these host packages: apt-get install {' '.join(missing)}")
-    base = hashing.sha256_text("host", *(_dpkg_version(p) for p in package_list()))
+    base = hashing.sha256_text("host", *(baseimage.dpkg_version(p) for p in package_list()))
     th = toolchain_hash(base, gcc, gp)
     prefix = settings.cache / "host-toolchain" / th[:16]
     tc = Toolchain(engine, str(prefix), th, str(prefix))
@@ -224,12 +160,3 @@ def _ensure_host(settings: Settings, engine: HostEngine, gcc: ResolvedSource, gp
             raise ImageBuildFailed(f"host toolchain build failed (log: {log})", e.detail) from e
     done.write_text(th + "\n")
     return tc
-
-
-def _dpkg_installed(pkg: str) -> bool:
-    r = proc.run(["dpkg-query", "-W", "-f=${Status}", pkg], timeout=30, capture=True, check=False)
-    return r.stdout.strip() == "install ok installed"
-
-
-def _dpkg_version(pkg: str) -> str:
-    return proc.output(["dpkg-query", "-W", "-f=${Package}=${Version}", pkg])

@@ -9,13 +9,12 @@
 #define DROPBEAR_SVR_PASSWORD_AUTH 0
 #define DROPBEAR_SVR_PAM_AUTH 0
 #define DROPBEAR_SVR_PUBKEY_AUTH 1
-#define DROPBEAR_CLI_PASSWORD_AUTH 0
-#define DROPBEAR_CLI_INTERACT_AUTH 0
 /* OpenSSH's sftp-server, built by build-userland.sh */
 #define SFTPSERVER_PATH "/usr/libexec/sftp-server"
 #define DEFAULT_PATH "/bin:/sbin:/usr/bin:/usr/sbin"
-/* Host key: ed25519 only (fast to generate and to use on a 2.0-era guest under TCG). */
-#define DROPBEAR_RSA 0
+/* Host key: ed25519 (fast to generate and to use on a 2.0-era guest under TCG).
+ * RSA stays compiled in: 2022.83's signkey.c does not build without it. */
+#define DROPBEAR_RSA 1
 #define DROPBEAR_DSS 0
 #define DROPBEAR_ECDSA 0
 #define DROPBEAR_ED25519 1

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from harness import engine, kernel, sources
+from harness.baseimage import build_image
 from harness.errors import ImageBuildFailed, PatchFailed
 from harness.pipeline import Options
 from harness.settings import REPO, Settings
-from harness.toolchain import Toolchain, build_image
+from harness.toolchain import Toolchain
 from tests.conftest import make_settings
 
 
