@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness import engine, kernel, sources
+from harness import settings as settings_mod
 from harness.baseimage import build_image
 from harness.errors import ImageBuildFailed, PatchFailed
 from harness.pipeline import Options
@@ -16,10 +17,11 @@ from harness.toolchain import Toolchain
 from tests.conftest import make_settings
 
 
-def test_failing_image_build_names_the_step(lab: Settings, tmp_path: Path) -> None:
+def test_failing_image_build_names_the_step(tmp_path: Path) -> None:
     if not shutil.which("podman"):
         pytest.skip("podman is not installed (./inv installs it)")
-    eng = engine.select(lab, "podman")
+    # the lab's own podman storage: a throwaway one would leave overlay mounts behind
+    eng = engine.select(settings_mod.load(), "podman")
     ctx = tmp_path / "ctx"
     ctx.mkdir()
     (ctx / "Containerfile").write_text("FROM scratch\nRUN echo never-runs\n")

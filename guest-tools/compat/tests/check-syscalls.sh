@@ -20,7 +20,7 @@ log=${STRACE_LOG:-$(mktemp)}
 [ -n "${STRACE_LOG:-}" ] || trap 'rm -f "$log"' EXIT
 
 set +e
-strace -f -n -qq -o "$log" -- "$@"
+strace -f -n --quiet=attach,exit -o "$log" -- "$@"
 status=$?
 set -e
 
