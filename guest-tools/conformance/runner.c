@@ -1,0 +1,1725 @@
+/*
+ * runner.c -- conformance suite for the extended mmap() of pipes
+ * (docs/model.md; kernel variant "xmmap").  Freestanding: only sys.c.
+ *
+ * One line per case:  PASS|FAIL|REFUSED <case-id> <rule-id> <message>
+ * then a summary line.  Every case runs in its own child process with a
+ * time limit.  "classic" cases check 2.0.36 pipe behaviour and must pass
+ * on both kernels; "mmap" cases report REFUSED on a kernel without xmmap
+ * when pipes refuse mmap() the way plain 2.0.36 does (read end ENODEV,
+ * write end EACCES, xmmap ioctls EINVAL).
+ *
+ * Run as /sbin/init (pid 1) it opens /dev/ttyS0, mounts /proc when it can,
+ * runs the suite and the throughput measurement, syncs and reboots.
+ * Arguments otherwise: [bench] [case-id ...].
+ */
+#include "sys.h"
+#include "../include/xmmap.h"
+
+#define PAGE 4096UL
+#define PIPE_BUF 4096
+
+static int xmm;			/* kernel has xmmap */
+static const char *fifo_path = "/tmp/xmmap-fifo";
+static char note_buf[200];
+static int note_len;
+
+static void note_s(const char *s)
+{
+	while (*s && note_len < (int) sizeof(note_buf) - 1)
+		note_buf[note_len++] = *s++;
+	note_buf[note_len] = 0;
+}
+
+static void note_n(long v)
+{
+	char b[16];
+	int i = 0, neg = v < 0;
+	unsigned long u = neg ? -v : v;
+	do {
+		b[i++] = '0' + u % 10;
+		u /= 10;
+	} while (u);
+	if (neg)
+		note_s("-");
+	while (i) {
+		char c[2];
+		c[0] = b[--i];
+		c[1] = 0;
+		note_s(c);
+	}
+}
+
+static int fail_at(const char *what, long v, int line)
+{
+	note_len = 0;
+	note_s(what);
+	note_s(" (got ");
+	note_n(v);
+	note_s(", line ");
+	note_n(line);
+	note_s(")");
+	return 1;
+}
+
+#define CHECK(c, what, v) do { if (!(c)) return fail_at(what, (long) (v), __LINE__); } while (0)
+#define OK(what) do { note_len = 0; note_s(what); return 0; } while (0)
+
+/* ---- stream pattern: the byte at stream position p ---- */
+static unsigned char pat(unsigned long p)
+{
+	return (unsigned char) (p * 131 + (p >> 9) * 7 + 3);
+}
+
+static long wpat(int fd, unsigned long pos, unsigned long n)
+{
+	static unsigned char b[8192];
+	unsigned long done = 0;
+
+	while (done < n) {
+		unsigned long k = n - done, i;
+		long r;
+		if (k > sizeof(b))
+			k = sizeof(b);
+		for (i = 0; i < k; i++)
+			b[i] = pat(pos + done + i);
+		r = s_write(fd, b, k);
+		if (r < 0)
+			return done ? (long) done : r;
+		done += r;
+	}
+	return done;
+}
+
+/* read exactly n bytes and check them; returns n, or <0, or the short count */
+static long rpat(int fd, unsigned long pos, unsigned long n)
+{
+	static unsigned char b[8192];
+	unsigned long done = 0, i;
+
+	while (done < n) {
+		unsigned long k = n - done;
+		long r;
+		if (k > sizeof(b))
+			k = sizeof(b);
+		r = s_read(fd, b, k);
+		if (r <= 0)
+			return r < 0 ? r : (long) done;
+		for (i = 0; i < (unsigned long) r; i++)
+			if (b[i] != pat(pos + done + i))
+				return -1000 - (long) (done + i);
+		done += r;
+	}
+	return done;
+}
+
+static int cpat(const volatile unsigned char *p, unsigned long pos, unsigned long n)
+{
+	unsigned long i;
+	for (i = 0; i < n; i++)
+		if (p[i] != pat(pos + i))
+			return 0;
+	return 1;
+}
+
+static void fill(volatile unsigned char *p, unsigned long pos, unsigned long n)
+{
+	unsigned long i;
+	for (i = 0; i < n; i++)
+		p[i] = pat(pos + i);
+}
+
+/* ---- processes ---- */
+static long spawn(int (*fn)(long), long arg)
+{
+	long pid = s_fork();
+	if (pid == 0)
+		s_exit(fn(arg));
+	return pid;
+}
+
+static long wait_st(long pid)
+{
+	int st = 0;
+	long r;
+	do
+		r = s_waitpid(pid, &st, 0);
+	while (r == -EINTR);
+	return r < 0 ? -1 : st;
+}
+
+static int alive(long pid)
+{
+	int st = 0;
+	return s_waitpid(pid, &st, WNOHANG) == 0;
+}
+
+static int EXITED(long st, int code)
+{
+	return st >= 0 && (st & 0x7f) == 0 && ((st >> 8) & 0xff) == code;
+}
+
+static int KILLED(long st, int sig)
+{
+	return st >= 0 && (st & 0x7f) == sig;
+}
+
+static unsigned char *mapr(int fd, unsigned long off, unsigned long len)
+{
+	long r = s_mmap(0, len, PROT_READ, MAP_SHARED, fd, off);
+	return is_err(r) ? 0 : (unsigned char *) r;
+}
+
+static unsigned char *mapw(int fd, unsigned long off, unsigned long len)
+{
+	long r = s_mmap(0, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+	return is_err(r) ? 0 : (unsigned char *) r;
+}
+
+static long unmap(void *p, unsigned long len)
+{
+	unsigned long a = (unsigned long) p;
+	return s_munmap(a & ~(PAGE - 1), len + (a & (PAGE - 1)));
+}
+
+static int getpos(int fd, struct xmmap_pos *p)
+{
+	return s_ioctl(fd, XMMAP_GETPOS, p);
+}
+
+static long fionread(int fd)
+{
+	int n = -1;
+	long r = s_ioctl(fd, FIONREAD, &n);
+	return r < 0 ? r : n;
+}
+
+static int readable(int fd)
+{
+	fd_set256 r;
+	struct timeval t = { 0, 0 };
+	memset(&r, 0, sizeof(r));
+	r.bits[fd / 32] |= 1UL << (fd % 32);
+	return s_select(fd + 1, &r, 0, 0, &t);
+}
+
+static int writable(int fd)
+{
+	fd_set256 w;
+	struct timeval t = { 0, 0 };
+	memset(&w, 0, sizeof(w));
+	w.bits[fd / 32] |= 1UL << (fd % 32);
+	return s_select(fd + 1, 0, &w, 0, &t);
+}
+
+static void nonblock(int fd)
+{
+	s_fcntl(fd, F_SETFL, s_fcntl(fd, F_GETFL, 0) | O_NONBLOCK);
+}
+
+static volatile int sigcount;
+static void count_sig(int s)
+{
+	sigcount++;
+}
+
+/* what a kernel without xmmap must answer */
+static int refusal(void)
+{
+	int fds[2];
+	struct xmmap_pos p;
+	long r1, r2, r3;
+
+	s_pipe(fds);
+	r1 = s_mmap(0, PAGE, PROT_READ, MAP_SHARED, fds[0], 0);
+	r2 = s_mmap(0, PAGE, PROT_WRITE, MAP_SHARED, fds[1], 0);
+	r3 = s_ioctl(fds[0], XMMAP_GETPOS, &p);
+	note_len = 0;
+	if (r1 == -ENODEV && r2 == -EACCES && (r3 == -EINVAL || r3 == -ENOTTY)) {
+		note_s("mmap of a pipe refused as on 2.0.36 (read end ENODEV, write end EACCES, ioctl EINVAL)");
+		return 2;
+	}
+	note_s("unexpected answer of a kernel without xmmap: mmap rd ");
+	note_n(r1);
+	note_s(" wr ");
+	note_n(r2);
+	note_s(" ioctl ");
+	note_n(r3);
+	return 1;
+}
+
+#define NEED_XMMAP() do { if (!xmm) return refusal(); } while (0)
+
+/* ================= classic cases (both kernels) ================= */
+
+static int atomic_writer(long arg)
+{
+	int fd = arg & 0xffff, i;
+	char b[PIPE_BUF];
+	memset(b, 'A' + (arg >> 16), sizeof(b));
+	for (i = 0; i < 8; i++)
+		if (s_write(fd, b, sizeof(b)) != sizeof(b))
+			return 1;
+	return 0;
+}
+
+static int check_atomic(int mapped)
+{
+	int fds[2], i;
+	long p1, p2, total = 0;
+	static unsigned char all[2 * 8 * PIPE_BUF];
+
+	s_pipe(fds);
+	if (mapped) {
+		CHECK(mapr(fds[0], 0, 65536) != 0, "mmap read end", 0);
+	}
+	p1 = spawn(atomic_writer, fds[1]);
+	p2 = spawn(atomic_writer, fds[1] | (1 << 16));
+	s_close(fds[1]);
+	for (;;) {
+		long r = s_read(fds[0], all + total, sizeof(all) - total);
+		if (r <= 0)
+			break;
+		total += r;
+	}
+	CHECK(EXITED(wait_st(p1), 0) && EXITED(wait_st(p2), 0), "writers failed", 0);
+	CHECK(total == sizeof(all), "byte count", total);
+	for (i = 0; i < (int) sizeof(all); i += PIPE_BUF) {
+		CHECK(all[i] == 'A' || all[i] == 'B', "bad byte", all[i]);
+		CHECK(memcmp(all + i, all + i + 1, PIPE_BUF - 1) == 0, "PIPE_BUF write interleaved at", i);
+	}
+	OK("two writers x 8 writes of PIPE_BUF bytes arrive unmixed");
+}
+
+static int c_atomic(long a) { return check_atomic(0); }
+
+static int c_eof(long a)
+{
+	int fds[2];
+	char b[64];
+	s_pipe(fds);
+	CHECK(wpat(fds[1], 0, 10) == 10, "write", 0);
+	s_close(fds[1]);
+	CHECK(s_read(fds[0], b, 64) == 10, "first read", 0);
+	CHECK(s_read(fds[0], b, 64) == 0, "read at EOF", 0);
+	OK("read returns the 10 bytes, then 0 once the writer is gone");
+}
+
+static int c_epipe(long a)
+{
+	int fds[2];
+	long r;
+	s_pipe(fds);
+	set_handler(SIGPIPE, count_sig, 0);
+	s_close(fds[0]);
+	r = s_write(fds[1], "x", 1);
+	CHECK(r == -EPIPE, "write without reader", r);
+	CHECK(sigcount == 1, "SIGPIPE count", sigcount);
+	OK("write without readers: EPIPE and one SIGPIPE");
+}
+
+static int sigpipe_child(long fd)
+{
+	s_write(fd, "x", 1);
+	return 0;
+}
+
+static int c_sigpipe_default(long a)
+{
+	int fds[2];
+	long pid, st;
+	s_pipe(fds);
+	s_close(fds[0]);
+	pid = spawn(sigpipe_child, fds[1]);
+	st = wait_st(pid);
+	CHECK(KILLED(st, SIGPIPE), "status of writer", st);
+	OK("default SIGPIPE kills a writer without readers");
+}
+
+static int c_nb_read(long a)
+{
+	int fds[2];
+	char b[4];
+	long r;
+	s_pipe(fds);
+	nonblock(fds[0]);
+	r = s_read(fds[0], b, 4);
+	CHECK(r == -EAGAIN, "O_NONBLOCK read of empty pipe", r);
+	s_close(fds[1]);
+	r = s_read(fds[0], b, 4);
+	CHECK(r == 0, "O_NONBLOCK read at EOF", r);
+	OK("O_NONBLOCK read: EAGAIN while writers exist, 0 at EOF");
+}
+
+static int c_nb_write(long a)
+{
+	int fds[2];
+	long r;
+	s_pipe(fds);
+	nonblock(fds[1]);
+	r = wpat(fds[1], 0, PIPE_BUF);
+	CHECK(r == PIPE_BUF, "first PIPE_BUF bytes", r);
+	r = s_write(fds[1], "x", 1);
+	CHECK(r == -EAGAIN, "write to a full classic pipe", r);
+	CHECK(rpat(fds[0], 0, PIPE_BUF) == PIPE_BUF, "read back", 0);
+	OK("classic pipe holds PIPE_BUF bytes; then O_NONBLOCK write gives EAGAIN");
+}
+
+static int c_sel_read(long a)
+{
+	int fds[2];
+	s_pipe(fds);
+	CHECK(readable(fds[0]) == 0, "empty pipe readable", 1);
+	wpat(fds[1], 0, 1);
+	CHECK(readable(fds[0]) == 1, "pipe with data not readable", 0);
+	rpat(fds[0], 0, 1);
+	s_close(fds[1]);
+	CHECK(readable(fds[0]) == 1, "EOF not readable", 0);
+	OK("select: readable with data or at EOF, not when empty");
+}
+
+static int c_sel_write(long a)
+{
+	int fds[2];
+	s_pipe(fds);
+	CHECK(writable(fds[1]) == 1, "empty pipe not writable", 0);
+	wpat(fds[1], 0, 1);
+	CHECK(writable(fds[1]) == 0, "classic 2.0 pipe with data writable", 1);
+	s_close(fds[0]);
+	CHECK(writable(fds[1]) == 1, "no readers: not writable", 0);
+	OK("select: a classic pipe is writable only when empty or without readers");
+}
+
+static int c_fionread(long a)
+{
+	int fds[2];
+	struct new_stat st;
+	s_pipe(fds);
+	wpat(fds[1], 0, 123);
+	CHECK(fionread(fds[0]) == 123, "FIONREAD", fionread(fds[0]));
+	rpat(fds[0], 0, 23);
+	CHECK(fionread(fds[0]) == 100, "FIONREAD after read", fionread(fds[0]));
+	CHECK(s_fstat(fds[0], &st) == 0, "fstat", 0);
+	CHECK(st.st_size == 100, "st_size", st.st_size);
+	OK("FIONREAD and fstat st_size give the buffered byte count");
+}
+
+static int c_lseek(long a)
+{
+	int fds[2];
+	long r;
+	s_pipe(fds);
+	r = s_lseek(fds[0], 0, 0);
+	CHECK(r == -ESPIPE, "lseek", r);
+	OK("lseek on a pipe: ESPIPE");
+}
+
+static int delayed_writer(long fd)
+{
+	msleep(300);
+	return wpat(fd, 0, 100) == 100 ? 0 : 1;
+}
+
+static int c_block_read(long a)
+{
+	int fds[2];
+	long pid, r;
+	s_pipe(fds);
+	pid = spawn(delayed_writer, fds[1]);
+	r = rpat(fds[0], 0, 100);
+	CHECK(r == 100, "blocking read", r);
+	CHECK(EXITED(wait_st(pid), 0), "writer", 0);
+	OK("a blocked read wakes up with the writer's data");
+}
+
+static int c_read_eintr(long a)
+{
+	int fds[2];
+	char b[4];
+	long r;
+	s_pipe(fds);
+	set_handler(SIGALRM, count_sig, 0);
+	s_alarm(1);
+	r = s_read(fds[0], b, 4);
+	CHECK(r == -EINTR, "interrupted read", r);
+	CHECK(sigcount == 1, "handler ran", sigcount);
+	OK("a signal interrupts a blocked read with EINTR");
+}
+
+static int big_writer(long fd)
+{
+	return wpat(fd, 0, 20000) == 20000 ? 0 : 1;
+}
+
+static int c_large_write(long a)
+{
+	int fds[2];
+	long pid, r;
+	s_pipe(fds);
+	pid = spawn(big_writer, fds[1]);
+	s_close(fds[1]);
+	r = rpat(fds[0], 0, 20000);
+	CHECK(r == 20000, "20000 bytes in order", r);
+	CHECK(EXITED(wait_st(pid), 0), "writer", 0);
+	OK("a write larger than PIPE_BUF arrives complete and in order");
+}
+
+/* ================= mmap cases ================= */
+
+static int m_basic(long a)
+{
+	int fds[2];
+	unsigned char *p;
+	NEED_XMMAP();
+	s_pipe(fds);
+	wpat(fds[1], 0, 100);
+	p = mapr(fds[0], 0, 100);
+	CHECK(p != 0, "mmap read end", 0);
+	CHECK(((unsigned long) p & (PAGE - 1)) == 0, "address of position 0", (long) p);
+	CHECK(cpat(p, 0, 100), "mapped bytes", 0);
+	CHECK(fionread(fds[0]) == 100, "mapping consumed bytes", fionread(fds[0]));
+	OK("mmap(off 0) shows the 100 written bytes; nothing consumed");
+}
+
+static int m_phase(long a)
+{
+	int fds[2];
+	unsigned char *p;
+	s_pipe(fds);
+	NEED_XMMAP();
+	CHECK(s_ioctl(fds[0], XMMAP_CONSUME, 0) == 0, "switch", 0);
+	wpat(fds[1], 0, 5000);
+	rpat(fds[0], 0, 1000);
+	p = mapr(fds[0], 1000, 3000);
+	CHECK(p != 0, "mmap at 1000", 0);
+	CHECK(((unsigned long) p & (PAGE - 1)) == 1000, "byte offset of address", (long) p & (PAGE - 1));
+	CHECK(cpat(p, 1000, 3000), "bytes 1000..3999", 0);
+	CHECK(unmap(p, 3000) == 0, "munmap of the page-rounded range", 0);
+	OK("offset 1000: address has page offset 1000 and points at stream byte 1000");
+}
+
+static int m_unknown_len(long a)
+{
+	int fds[2];
+	unsigned char *p;
+	NEED_XMMAP();
+	s_pipe(fds);
+	wpat(fds[1], 0, 10);
+	p = mapr(fds[0], 0, 1UL << 24);
+	CHECK(p != 0, "16 MiB mapping of a 10-byte stream", 0);
+	CHECK(cpat(p, 0, 10), "bytes", 0);
+	OK("a length far beyond the written bytes is accepted");
+}
+
+static int touch0(long fd)
+{
+	unsigned char *p = mapr(fd, 0, PAGE);
+	if (!p)
+		return 3;
+	return p[0] == pat(0) ? 0 : 1;
+}
+
+static int m_wait_fault(long a)
+{
+	int fds[2];
+	long pid, st;
+	NEED_XMMAP();
+	s_pipe(fds);
+	pid = spawn(touch0, fds[0]);
+	msleep(400);
+	CHECK(alive(pid), "toucher did not wait", 0);
+	wpat(fds[1], 0, 1);
+	st = wait_st(pid);
+	CHECK(EXITED(st, 0), "toucher status", st);
+	OK("touching an unwritten page waits until a byte of it is written");
+}
+
+static int m_partial(long a)
+{
+	int fds[2];
+	unsigned char *p;
+	int i;
+	NEED_XMMAP();
+	s_pipe(fds);
+	wpat(fds[1], 0, 10);
+	p = mapr(fds[0], 0, PAGE);
+	CHECK(p && cpat(p, 0, 10), "first 10 bytes", 0);
+	for (i = 10; i < (int) PAGE; i++)
+		CHECK(p[i] == 0, "uncommitted byte not zero at", i);
+	wpat(fds[1], 10, 5);
+	CHECK(cpat(p + 10, 10, 5), "later write() not visible in the mapping", 0);
+	OK("bytes not yet written read 0; later write()s appear in place");
+}
+
+static int touch_at(long arg)
+{
+	/* arg: fd | offset<<8 ; mapping of 3 pages at 0 */
+	int fd = arg & 0xff;
+	unsigned long off = arg >> 8;
+	volatile unsigned char *p = mapr(fd, 0, 3 * PAGE);
+	if (!p)
+		return 3;
+	return p[off] == 0x5a ? 4 : 0;
+}
+
+static int m_eof_sigbus(long a)
+{
+	int fds[2];
+	long st;
+	NEED_XMMAP();
+	s_pipe(fds);
+	wpat(fds[1], 0, 10);
+	s_close(fds[1]);
+	st = wait_st(spawn(touch_at, fds[0] | (PAGE << 8)));
+	CHECK(KILLED(st, SIGBUS), "touch past EOF", st);
+	st = wait_st(spawn(touch_at, fds[0] | (5 << 8)));
+	CHECK(EXITED(st, 0), "touch before EOF", st);
+	OK("after the writers are gone, a page past the end gives SIGBUS");
+}
+
+static int m_eof_tail(long a)
+{
+	int fds[2];
+	unsigned char *p;
+	int i;
+	NEED_XMMAP();
+	s_pipe(fds);
+	wpat(fds[1], 0, 10);
+	s_close(fds[1]);
+	p = mapr(fds[0], 0, PAGE);
+	CHECK(p && cpat(p, 0, 10), "data", 0);
+	for (i = 10; i < (int) PAGE; i++)
+		CHECK(p[i] == 0, "tail byte not zero", i);
+	OK("the last page reads 0 past the end of the stream");
+}
+
+static int m_getpos(long a)
+{
+	int fds[2];
+	struct xmmap_pos p;
+	NEED_XMMAP();
+	s_pipe(fds);
+	wpat(fds[1], 0, 300);
+	rpat(fds[0], 0, 100);
+	CHECK(getpos(fds[0], &p) == 0, "GETPOS", 0);
+	CHECK(p.rpos == 100 && p.wpos == 300, "rpos/wpos", p.rpos * 100000 + p.wpos);
+	CHECK(!(p.flags & XMMAP_F_MAPPED), "unmapped pipe flagged mapped", p.flags);
+	CHECK(mapr(fds[0], 100, 200) != 0, "mmap", 0);
+	CHECK(getpos(fds[1], &p) == 0, "GETPOS on write end", 0);
+	CHECK(p.rpos == 100 && p.wpos == 300, "positions survive the switch", p.wpos);
+	CHECK(p.flags & XMMAP_F_MAPPED, "mapped flag", p.flags);
+	CHECK(p.limit == XMMAP_SIZE, "limit", p.limit);
+	OK("GETPOS reports rpos 100, wpos 300, limit, mapped flag");
+}
+
+static int late_writer(long fd)
+{
+	msleep(300);
+	return wpat(fd, 10, 40) == 40 ? 0 : 1;
+}
+
+static int m_waitdata(long a)
+{
+	int fds[2];
+	unsigned long t = 50;
+	long r, pid;
+	NEED_XMMAP();
+	s_pipe(fds);
+	wpat(fds[1], 0, 10);
+	pid = spawn(late_writer, fds[1]);
+	r = s_ioctl(fds[0], XMMAP_WAITDATA, &t);
+	CHECK(r == 0, "WAITDATA", r);
+	CHECK(t >= 50, "wpos after wait", t);
+	CHECK(EXITED(wait_st(pid), 0), "writer", 0);
+	OK("XMMAP_WAITDATA waits until the target position is committed");
+}
+
+static int m_waitdata_eof(long a)
+{
+	int fds[2];
+	unsigned long t = 1000;
+	long r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	wpat(fds[1], 0, 10);
+	s_close(fds[1]);
+	r = s_ioctl(fds[0], XMMAP_WAITDATA, &t);
+	CHECK(r == XMMAP_EOF, "WAITDATA at EOF", r);
+	CHECK(t == 10, "wpos", t);
+	OK("XMMAP_WAITDATA returns XMMAP_EOF and wpos when the writers are gone");
+}
+
+static int m_waitdata_full(long a)
+{
+	int fds[2];
+	unsigned long t = XMMAP_SIZE + 10;
+	long r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	CHECK(mapr(fds[0], 0, PAGE) != 0, "mmap", 0);
+	CHECK(wpat(fds[1], 0, XMMAP_SIZE) == XMMAP_SIZE, "fill", 0);
+	r = s_ioctl(fds[0], XMMAP_WAITDATA, &t);
+	CHECK(r == XMMAP_FULL, "WAITDATA on a full pipe", r);
+	OK("XMMAP_WAITDATA returns XMMAP_FULL when nothing more fits");
+}
+
+static int m_fionread(long a)
+{
+	int fds[2];
+	struct new_stat st;
+	NEED_XMMAP();
+	s_pipe(fds);
+	CHECK(mapr(fds[0], 0, PAGE) != 0, "mmap", 0);
+	wpat(fds[1], 0, 9000);
+	CHECK(fionread(fds[0]) == 9000, "FIONREAD", fionread(fds[0]));
+	s_ioctl(fds[0], XMMAP_CONSUME, 1000);
+	CHECK(fionread(fds[0]) == 8000, "FIONREAD after consume", fionread(fds[0]));
+	s_fstat(fds[0], &st);
+	CHECK(st.st_size == 8000, "st_size", st.st_size);
+	OK("mapped mode: FIONREAD and st_size = wpos - rpos (beyond PIPE_BUF)");
+}
+
+static int m_consume(long a)
+{
+	int fds[2];
+	long r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	wpat(fds[1], 0, 100);
+	CHECK(mapr(fds[0], 0, 100) != 0, "mmap", 0);
+	r = s_ioctl(fds[0], XMMAP_CONSUME, 40);
+	CHECK(r == 0, "CONSUME 40", r);
+	CHECK(rpat(fds[0], 40, 10) == 10, "read() continues at position 40", 0);
+	r = s_ioctl(fds[0], XMMAP_CONSUME, 51);
+	CHECK(r == -EINVAL, "CONSUME beyond wpos", r);
+	r = s_ioctl(fds[0], XMMAP_CONSUME, 50);
+	CHECK(r == 0, "CONSUME the rest", r);
+	CHECK(fionread(fds[0]) == 0, "empty", 0);
+	OK("XMMAP_CONSUME advances rpos; read() continues there; too many: EINVAL");
+}
+
+static int m_consume_zap(long a)
+{
+	int fds[2];
+	long st;
+	unsigned char *p;
+	NEED_XMMAP();
+	s_pipe(fds);
+	s_ioctl(fds[0], XMMAP_CONSUME, 0);	/* mapped mode: room for 64 KiB */
+	wpat(fds[1], 0, 3 * PAGE);
+	p = mapr(fds[0], 0, 3 * PAGE);
+	CHECK(p && cpat(p, 0, 3 * PAGE), "data", 0);
+	CHECK(s_ioctl(fds[0], XMMAP_CONSUME, PAGE + 10) == 0, "consume", 0);
+	st = wait_st(spawn(touch_at, fds[0] | (10 << 8)));
+	CHECK(KILLED(st, SIGBUS), "touching a consumed page (child)", st);
+	CHECK(cpat(p + PAGE, PAGE, 2 * PAGE), "partly consumed and later pages", 0);
+	st = wait_st(spawn(touch_at, fds[0] | (PAGE << 8)));
+	CHECK(EXITED(st, 0), "page 1 in a new mapping", st);
+	OK("a wholly consumed page leaves every mapping (SIGBUS); others stay");
+}
+
+static int m_consume_zap_own(long a)
+{
+	/* the page is withdrawn from a mapping that already had it present */
+	int fds[2];
+	volatile unsigned char *p;
+	NEED_XMMAP();
+	s_pipe(fds);
+	s_ioctl(fds[0], XMMAP_CONSUME, 0);	/* mapped mode: room for 64 KiB */
+	wpat(fds[1], 0, 2 * PAGE);
+	p = mapr(fds[0], 0, 2 * PAGE);
+	if (!p)
+		return fail_at("mmap", 0, __LINE__);
+	if (p[0] != pat(0))
+		return fail_at("data", p[0], __LINE__);
+	s_ioctl(fds[0], XMMAP_CONSUME, PAGE);
+	(void) p[0];		/* must die of SIGBUS here */
+	return fail_at("touching a consumed present page did not raise SIGBUS", p[0], __LINE__);
+}
+
+static int m_consume_zap_own_wrap(long a)
+{
+	long st;
+	NEED_XMMAP();
+	st = wait_st(spawn(m_consume_zap_own, 0));
+	if (EXITED(st, 2))
+		return 2;
+	CHECK(KILLED(st, SIGBUS), "status", st);
+	OK("consuming withdraws a page already present in the consumer's own mapping");
+}
+
+static int m_consume_space(long a)
+{
+	int fds[2];
+	long r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	CHECK(mapr(fds[0], 0, PAGE) != 0, "mmap", 0);
+	nonblock(fds[1]);
+	r = wpat(fds[1], 0, XMMAP_SIZE + 100);
+	CHECK(r == XMMAP_SIZE, "capacity of a mapped pipe", r);
+	CHECK(writable(fds[1]) == 0, "full pipe writable", 1);
+	CHECK(s_write(fds[1], "x", 1) == -EAGAIN, "write to full", 0);
+	CHECK(s_ioctl(fds[0], XMMAP_CONSUME, 2 * PAGE) == 0, "consume", 0);
+	CHECK(writable(fds[1]) == 1, "not writable after consume", 0);
+	r = wpat(fds[1], XMMAP_SIZE, 2 * PAGE);
+	CHECK(r == 2 * PAGE, "write after consume", r);
+	CHECK(rpat(fds[0], 2 * PAGE, XMMAP_SIZE) == XMMAP_SIZE, "stream", 0);
+	OK("consumption frees the writer's space (64 KiB window)");
+}
+
+static int m_munmap_keeps(long a)
+{
+	int fds[2];
+	unsigned char *p;
+	NEED_XMMAP();
+	s_pipe(fds);
+	wpat(fds[1], 0, 500);
+	p = mapr(fds[0], 0, 500);
+	CHECK(p && cpat(p, 0, 500), "data", 0);
+	CHECK(unmap(p, 500) == 0, "munmap", 0);
+	CHECK(fionread(fds[0]) == 500, "munmap consumed", fionread(fds[0]));
+	CHECK(rpat(fds[0], 0, 500) == 500, "read after munmap", 0);
+	OK("munmap consumes nothing; read() still gets every byte");
+}
+
+static int m_commit(long a)
+{
+	int fds[2];
+	unsigned char *w;
+	long r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	w = mapw(fds[1], 0, 3 * PAGE);
+	CHECK(w != 0, "mmap write end", 0);
+	fill(w, 0, 5000);
+	CHECK(fionread(fds[0]) == 0, "stores visible before commit", fionread(fds[0]));
+	r = s_ioctl(fds[1], XMMAP_COMMIT, 5000);
+	CHECK(r == 0, "COMMIT", r);
+	CHECK(fionread(fds[0]) == 5000, "FIONREAD after commit", fionread(fds[0]));
+	CHECK(rpat(fds[0], 0, 5000) == 5000, "read() of committed bytes", 0);
+	OK("stores through a write mapping become readable by XMMAP_COMMIT");
+}
+
+static int m_zero_copy(long a)
+{
+	int fds[2];
+	volatile unsigned char *w, *r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	w = mapw(fds[1], 0, PAGE);
+	CHECK(w != 0, "mmap write end", 0);
+	fill(w, 0, 1);
+	CHECK(s_ioctl(fds[1], XMMAP_COMMIT, 1) == 0, "commit", 0);
+	r = mapr(fds[0], 0, PAGE);
+	CHECK(r != 0 && r[0] == pat(0), "reader sees byte 0", 0);
+	w[100] = 0xa5;
+	CHECK(r[100] == 0xa5, "store not seen at once: not the same page", r[100]);
+	w[100] = 0x3c;
+	CHECK(r[100] == 0x3c, "second store", r[100]);
+	OK("writer and reader map one physical page: a store shows at once, no copy");
+}
+
+static int m_commit_einval(long a)
+{
+	int fds[2];
+	long r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	CHECK(mapw(fds[1], 0, PAGE) != 0, "mmap", 0);
+	r = s_ioctl(fds[1], XMMAP_COMMIT, XMMAP_SIZE + 1);
+	CHECK(r == -EINVAL, "COMMIT beyond limit", r);
+	OK("XMMAP_COMMIT beyond the limit: EINVAL");
+}
+
+static int m_commit_epipe(long a)
+{
+	int fds[2];
+	long r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	CHECK(mapw(fds[1], 0, PAGE) != 0, "mmap", 0);
+	set_handler(SIGPIPE, count_sig, 0);
+	s_close(fds[0]);
+	r = s_ioctl(fds[1], XMMAP_COMMIT, 1);
+	CHECK(r == -EPIPE, "COMMIT without readers", r);
+	CHECK(sigcount == 1, "SIGPIPE", sigcount);
+	OK("XMMAP_COMMIT without readers: EPIPE and SIGPIPE");
+}
+
+static int m_commit_zero(long a)
+{
+	int fds[2];
+	unsigned char b[100], z[100];
+	NEED_XMMAP();
+	s_pipe(fds);
+	CHECK(mapr(fds[0], 0, PAGE) != 0, "mmap", 0);
+	CHECK(s_ioctl(fds[1], XMMAP_COMMIT, 100) == 0, "commit", 0);
+	CHECK(s_read(fds[0], b, 100) == 100, "read", 0);
+	memset(z, 0, 100);
+	CHECK(memcmp(b, z, 100) == 0, "untouched committed bytes not zero", 0);
+	OK("committed bytes never stored read as 0");
+}
+
+static int m_write_overwrites(long a)
+{
+	int fds[2];
+	unsigned char *w;
+	char b[3];
+	NEED_XMMAP();
+	s_pipe(fds);
+	w = mapw(fds[1], 0, PAGE);
+	CHECK(w != 0, "mmap", 0);
+	w[0] = 'X';
+	w[1] = 'Y';
+	CHECK(s_write(fds[1], "abc", 3) == 3, "write", 0);
+	CHECK(s_read(fds[0], b, 3) == 3 && memcmp(b, "abc", 3) == 0, "read", b[0]);
+	OK("write() lands at wpos over uncommitted stores");
+}
+
+static int far_writer(long fd)
+{
+	volatile unsigned char *w = mapw(fd, 0, 2 * XMMAP_SIZE);
+	if (!w)
+		return 3;
+	w[XMMAP_SIZE + 5] = 1;	/* beyond the window: waits */
+	return 0;
+}
+
+static int m_write_wait(long a)
+{
+	int fds[2];
+	long pid, st;
+	NEED_XMMAP();
+	s_pipe(fds);
+	CHECK(mapr(fds[0], 0, PAGE) != 0, "mmap", 0);
+	CHECK(s_ioctl(fds[1], XMMAP_COMMIT, 2 * PAGE) == 0, "commit", 0);
+	pid = spawn(far_writer, fds[1]);
+	msleep(400);
+	CHECK(alive(pid), "writer did not wait for space", 0);
+	CHECK(s_ioctl(fds[0], XMMAP_CONSUME, PAGE) == 0, "consume", 0);
+	st = wait_st(pid);
+	CHECK(EXITED(st, 0), "writer status", st);
+	OK("a write-mapping access beyond the window waits for consumption");
+}
+
+static int m_write_noreaders(long a)
+{
+	int fds[2];
+	long st, pid;
+	NEED_XMMAP();
+	s_pipe(fds);
+	CHECK(mapw(fds[1], 0, PAGE) != 0, "mmap", 0);
+	s_close(fds[0]);
+	pid = spawn(far_writer, fds[1]);
+	st = wait_st(pid);
+	CHECK(KILLED(st, SIGBUS), "writer status", st);
+	OK("no readers: an access beyond the window gives SIGBUS instead of waiting");
+}
+
+static int m_mix_write(long a)
+{
+	int fds[2];
+	unsigned char *p;
+	NEED_XMMAP();
+	s_pipe(fds);
+	wpat(fds[1], 0, 1);
+	p = mapr(fds[0], 0, 2 * PAGE);
+	CHECK(p && p[0] == pat(0), "byte 0", 0);
+	wpat(fds[1], 1, 2 * PAGE - 1);
+	CHECK(cpat(p, 0, 2 * PAGE), "write() data in the mapping", 0);
+	CHECK(rpat(fds[0], 0, 2 * PAGE) == 2 * PAGE, "read() of the same bytes", 0);
+	OK("write() in mapped mode is seen by mappings and by read()");
+}
+
+static int m_atomic(long a)
+{
+	NEED_XMMAP();
+	return check_atomic(1);
+}
+
+static int m_multi(long a)
+{
+	int fds[2];
+	volatile unsigned char *p, *q;
+	NEED_XMMAP();
+	s_pipe(fds);
+	wpat(fds[1], 0, 10);
+	p = mapr(fds[0], 0, PAGE);
+	q = mapr(fds[0], 0, PAGE);
+	CHECK(p && q && p != q, "two mappings", 0);
+	CHECK(cpat(p, 0, 10) && cpat(q, 0, 10), "data", 0);
+	wpat(fds[1], 10, 10);
+	CHECK(cpat(p, 0, 20) && cpat(q, 0, 20), "new data in both", 0);
+	OK("two mappings of the same positions show the same bytes");
+}
+
+static volatile unsigned char *g_map;
+
+static int fork_child(long fd)
+{
+	if (!cpat(g_map, 0, 100))
+		return 1;
+	if (s_ioctl(fd, XMMAP_CONSUME, 100) != 0)
+		return 2;
+	return 0;
+}
+
+static int m_fork(long a)
+{
+	int fds[2];
+	unsigned char *p;
+	struct xmmap_pos pos;
+	long st;
+	NEED_XMMAP();
+	s_pipe(fds);
+	wpat(fds[1], 0, 200);
+	p = mapr(fds[0], 0, PAGE);
+	CHECK(p != 0, "mmap", 0);
+	g_map = p;
+	st = wait_st(spawn(fork_child, fds[0]));
+	CHECK(EXITED(st, 0), "child", st);
+	getpos(fds[0], &pos);
+	CHECK(pos.rpos == 100, "child's consumption", pos.rpos);
+	CHECK(cpat(p + 100, 100, 100), "parent mapping", 0);
+	OK("a forked child inherits the mapping; its consumption is the pipe's");
+}
+
+static int m_life(long a)
+{
+	int fds[2];
+	unsigned char *p;
+	long st;
+	NEED_XMMAP();
+	s_pipe(fds);
+	wpat(fds[1], 0, 300);
+	p = mapr(fds[0], 0, 3 * PAGE);
+	s_close(fds[0]);
+	s_close(fds[1]);
+	CHECK(p && cpat(p, 0, 300), "data after both ends closed", 0);
+	/* a child touching past the end dies of SIGBUS (no writers) */
+	st = s_fork();
+	if (st == 0) {
+		volatile unsigned char *q = p;
+		(void) q[PAGE];
+		s_exit(0);
+	}
+	st = wait_st(st);
+	CHECK(KILLED(st, SIGBUS), "past the end", st);
+	OK("a mapping outlives the descriptors; mappings are not writers");
+}
+
+static volatile int alarm_seen;
+static void on_alarm(int s)
+{
+	alarm_seen++;
+}
+
+static int retry_child(long fd)
+{
+	volatile unsigned char *p = mapr(fd, 0, PAGE);
+	unsigned char v;
+	if (!p)
+		return 3;
+	set_handler(SIGALRM, on_alarm, 0);
+	s_alarm(1);
+	v = p[0];
+	return (v == pat(0) && alarm_seen == 1) ? 0 : 1;
+}
+
+static int m_sig_retry(long a)
+{
+	int fds[2];
+	long pid, st;
+	NEED_XMMAP();
+	s_pipe(fds);
+	pid = spawn(retry_child, fds[0]);
+	msleep(2000);
+	CHECK(alive(pid), "child stopped waiting after the signal", 0);
+	wpat(fds[1], 0, 1);
+	st = wait_st(pid);
+	CHECK(EXITED(st, 0), "child status", st);
+	OK("a caught signal runs its handler and the access waits again");
+}
+
+static int m_sig_kill(long a)
+{
+	int fds[2];
+	long pid, st;
+	struct xmmap_pos pos;
+	unsigned char *p;
+	NEED_XMMAP();
+	s_pipe(fds);
+	pid = spawn(touch0, fds[0]);
+	msleep(400);
+	CHECK(alive(pid), "toucher did not wait", 0);
+	s_kill(pid, SIGKILL);
+	st = wait_st(pid);
+	CHECK(KILLED(st, SIGKILL), "status", st);
+	CHECK(wpat(fds[1], 0, 3000) == 3000, "write after the kill", 0);
+	CHECK(getpos(fds[0], &pos) == 0 && pos.rpos == 0 && pos.wpos == 3000, "positions", pos.wpos);
+	p = mapr(fds[0], 0, PAGE);
+	CHECK(p && cpat(p, 0, 3000), "new mapping", 0);
+	CHECK(rpat(fds[0], 0, 3000) == 3000, "read", 0);
+	OK("SIGKILL ends a blocked access; the pipe keeps working");
+}
+
+static int kfault_child(long arg)
+{
+	int fd = arg & 0xff, out = (arg >> 8) & 0xff;
+	unsigned char *p = mapr(fd, 0, PAGE);
+	if (!p)
+		return 3;
+	set_handler(SIGALRM, on_alarm, 0);
+	s_alarm(1);
+	s_write(out, p, 10);	/* the kernel faults on p and waits */
+	return 0;
+}
+
+static int m_kfault(long a)
+{
+	int fds[2], other[2];
+	long pid, st;
+	NEED_XMMAP();
+	s_pipe(fds);
+	s_pipe(other);
+	pid = spawn(kfault_child, fds[0] | (other[1] << 8));
+	st = wait_st(pid);
+	CHECK(KILLED(st, SIGBUS), "status", st);
+	CHECK(wpat(fds[1], 0, 10) == 10 && rpat(fds[0], 0, 10) == 10, "pipe afterwards", 0);
+	OK("a signal during a kernel-mode wait (write() from a mapping) gives SIGBUS");
+}
+
+static int m_sel_mapped(long a)
+{
+	int fds[2];
+	NEED_XMMAP();
+	s_pipe(fds);
+	CHECK(mapr(fds[0], 0, PAGE) != 0, "mmap", 0);
+	wpat(fds[1], 0, 100);
+	CHECK(writable(fds[1]) == 1, "mapped pipe with room not writable", 0);
+	CHECK(readable(fds[0]) == 1, "readable", 0);
+	OK("mapped mode: writable while PIPE_BUF bytes fit");
+}
+
+static int m_nonblock(long a)
+{
+	int fds[2];
+	unsigned long t = 10;
+	long r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	nonblock(fds[0]);
+	nonblock(fds[1]);
+	r = s_ioctl(fds[0], XMMAP_WAITDATA, &t);
+	CHECK(r == -EAGAIN, "WAITDATA O_NONBLOCK", r);
+	wpat(fds[1], 0, XMMAP_SIZE);
+	t = XMMAP_SIZE + PAGE;
+	r = s_ioctl(fds[1], XMMAP_WAITSPACE, &t);
+	CHECK(r == -EAGAIN, "WAITSPACE O_NONBLOCK", r);
+	OK("O_NONBLOCK: WAITDATA/WAITSPACE give EAGAIN instead of waiting");
+}
+
+static int m_waitspace(long a)
+{
+	int fds[2];
+	unsigned long t;
+	long r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	t = PAGE;
+	r = s_ioctl(fds[1], XMMAP_WAITSPACE, &t);
+	CHECK(r == 0 && t == XMMAP_SIZE, "WAITSPACE", t);
+	t = XMMAP_SIZE + PAGE;
+	r = s_ioctl(fds[1], XMMAP_WAITSPACE, &t);
+	CHECK(r == -EINVAL, "unreachable target", r);
+	s_close(fds[0]);
+	set_handler(SIGPIPE, SIG_IGN, 0);
+	t = PAGE;
+	r = s_ioctl(fds[1], XMMAP_WAITSPACE, &t);
+	CHECK(r == -EPIPE, "no readers", r);
+	OK("XMMAP_WAITSPACE: limit; unreachable target EINVAL; no readers EPIPE");
+}
+
+static int m_prot_rd(long a)
+{
+	int fds[2];
+	long r;
+	unsigned char *p;
+	s_pipe(fds);
+	r = s_mmap(0, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+	CHECK(r == -EACCES, "PROT_WRITE on the read end", r);
+	NEED_XMMAP();
+	p = mapr(fds[0], 0, PAGE);
+	CHECK(p != 0, "mmap", 0);
+	r = s_mprotect(p, PAGE, PROT_READ | PROT_WRITE);
+	CHECK(r == -EACCES, "mprotect to PROT_WRITE", r);
+	OK("read end: PROT_WRITE and mprotect(PROT_WRITE) give EACCES");
+}
+
+static int m_prot_wr(long a)
+{
+	int fds[2];
+	long r;
+	s_pipe(fds);
+	r = s_mmap(0, PAGE, PROT_READ, MAP_SHARED, fds[1], 0);
+	CHECK(r == -EACCES, "PROT_READ on the write end", r);
+	NEED_XMMAP();
+	OK("write end without PROT_WRITE: EACCES");
+}
+
+static int m_prot_none(long a)
+{
+	int fds[2];
+	long r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	r = s_mmap(0, PAGE, PROT_NONE, MAP_SHARED, fds[0], 0);
+	CHECK(r == -EINVAL, "PROT_NONE on the read end", r);
+	OK("read end without PROT_READ: EINVAL");
+}
+
+static int m_err_args(long a)
+{
+	int fds[2];
+	long r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	r = s_mmap(0, 0, PROT_READ, MAP_SHARED, fds[0], 0);
+	CHECK(r == -EINVAL, "zero length", r);
+	r = s_mmap(0, PAGE, PROT_READ, MAP_PRIVATE, fds[0], 0);
+	CHECK(r == -EINVAL, "MAP_PRIVATE", r);
+	r = s_mmap(0, 2 * PAGE, PROT_READ, MAP_SHARED, fds[0], 0xfffff000UL);
+	CHECK(r == -EINVAL, "offset overflow", r);
+	r = s_mmap(0, 0xf0000000UL, PROT_READ, MAP_SHARED, fds[0], 0);
+	CHECK(r == -EINVAL, "length beyond user space", r);
+	OK("zero length, MAP_PRIVATE, overflowing offset, huge length: EINVAL");
+}
+
+static int m_fixed(long a)
+{
+	int fds[2];
+	long r, hint;
+	NEED_XMMAP();
+	s_pipe(fds);
+	wpat(fds[1], 0, 200);
+	hint = s_mmap(0, 2 * PAGE, PROT_READ, MAP_SHARED, fds[0], 0);
+	CHECK(!is_err(hint), "placeholder", hint);
+	r = s_mmap((void *) (hint + 5), 100, PROT_READ, MAP_SHARED | MAP_FIXED, fds[0], 100);
+	CHECK(r == -EINVAL, "MAP_FIXED with another page offset", r);
+	r = s_mmap((void *) (hint + 100), 100, PROT_READ, MAP_SHARED | MAP_FIXED, fds[0], 100);
+	CHECK(r == hint + 100, "MAP_FIXED at the matching offset", r);
+	CHECK(cpat((unsigned char *) r, 100, 100), "data", 0);
+	OK("MAP_FIXED: address and offset must agree within the page (EINVAL)");
+}
+
+static int m_err_fd(long a)
+{
+	int fds[2];
+	long r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	s_close(fds[0]);
+	r = s_mmap(0, PAGE, PROT_READ, MAP_SHARED, fds[0], 0);
+	CHECK(r == -EBADF, "closed descriptor", r);
+	r = s_ioctl(fds[1], XMMAP_CONSUME, 0);
+	CHECK(r == -EBADF, "CONSUME on the write end", r);
+	s_pipe(fds);
+	r = s_ioctl(fds[0], XMMAP_COMMIT, 0);
+	CHECK(r == -EBADF, "COMMIT on the read end", r);
+	r = s_ioctl(fds[0], XMMAP_WAITSPACE, &r);
+	CHECK(r == -EBADF, "WAITSPACE on the read end", r);
+	r = s_ioctl(fds[0], 0xE1FF, 0);
+	CHECK(r == -EINVAL, "unknown ioctl", r);
+	r = s_ioctl(fds[0], XMMAP_GETPOS, 16);
+	CHECK(r == -EFAULT, "GETPOS to a bad address", r);
+	OK("closed fd EBADF; wrong end EBADF; unknown ioctl EINVAL; bad pointer EFAULT");
+}
+
+static int m_streams(long a)
+{
+	long s, r, t;
+	s = s_socket(2, 1, 0);		/* AF_INET, SOCK_STREAM */
+	CHECK(s >= 0, "socket", s);
+	r = s_mmap(0, PAGE, PROT_READ, MAP_SHARED, s, 0);
+	CHECK(r == -ENODEV, "mmap of a socket", r);
+	t = s_open("/dev/ttyS0", O_RDWR | O_NOCTTY | O_NONBLOCK, 0);
+	if (t < 0)
+		t = s_open("/dev/tty", O_RDWR | O_NOCTTY | O_NONBLOCK, 0);
+	if (t >= 0) {
+		r = s_mmap(0, PAGE, PROT_READ, MAP_SHARED, t, 0);
+		CHECK(r == -ENODEV, "mmap of a terminal", r);
+	}
+	OK("sockets and terminals are not mapped yet: ENODEV");
+}
+
+static int fifo_writer(long a)
+{
+	int fd = s_open(fifo_path, O_WRONLY, 0);
+	unsigned char *w;
+	if (fd < 0)
+		return 3;
+	w = mapw(fd, 0, 2 * PAGE);
+	if (!w)
+		return 4;
+	fill(w, 0, 6000);
+	if (s_ioctl(fd, XMMAP_COMMIT, 6000) != 0)
+		return 5;
+	s_close(fd);
+	return 0;
+}
+
+static int m_fifo(long a)
+{
+	int fd;
+	long pid, st, r;
+	unsigned char *p;
+	unsigned long t = 6000;
+	NEED_XMMAP();
+	s_unlink(fifo_path);
+	CHECK(s_mknod(fifo_path, S_IFIFO | 0600, 0) == 0, "mknod", 0);
+	pid = spawn(fifo_writer, 0);
+	fd = s_open(fifo_path, O_RDONLY, 0);
+	CHECK(fd >= 0, "open", fd);
+	p = mapr(fd, 0, 2 * PAGE);
+	CHECK(p != 0, "mmap read end of FIFO", 0);
+	r = s_ioctl(fd, XMMAP_WAITDATA, &t);
+	CHECK(r == 0 || r == XMMAP_EOF, "WAITDATA", r);
+	CHECK(t == 6000, "wpos", t);
+	CHECK(cpat(p, 0, 6000), "data through both mappings", 0);
+	st = wait_st(pid);
+	CHECK(EXITED(st, 0), "writer", st);
+	s_unlink(fifo_path);
+	OK("FIFO: write-end mapping + commit, read-end mapping, two processes");
+}
+
+static int m_fifo_rdwr(long a)
+{
+	int fd;
+	unsigned char *w, *r;
+	NEED_XMMAP();
+	s_unlink(fifo_path);
+	CHECK(s_mknod(fifo_path, S_IFIFO | 0600, 0) == 0, "mknod", 0);
+	fd = s_open(fifo_path, O_RDWR, 0);
+	CHECK(fd >= 0, "open O_RDWR", fd);
+	w = mapw(fd, 0, PAGE);
+	r = mapr(fd, 0, PAGE);
+	CHECK(w && r, "both mappings", 0);
+	fill(w, 0, 50);
+	CHECK(s_ioctl(fd, XMMAP_COMMIT, 50) == 0, "commit", 0);
+	CHECK(cpat(r, 0, 50), "read mapping", 0);
+	CHECK(s_mprotect(r, PAGE, PROT_READ | PROT_WRITE) == -EACCES, "read mapping made writable", 0);
+	s_unlink(fifo_path);
+	OK("O_RDWR FIFO: PROT_WRITE maps the write end, PROT_READ the read end");
+}
+
+static int m_convert_wrap(long a)
+{
+	int fds[2];
+	unsigned char *p;
+	NEED_XMMAP();
+	s_pipe(fds);
+	wpat(fds[1], 0, 3000);
+	rpat(fds[0], 0, 2000);
+	wpat(fds[1], 3000, 2500);	/* the classic ring wraps */
+	p = mapr(fds[0], 2000, 3500);
+	CHECK(p != 0, "mmap", 0);
+	CHECK(cpat(p, 2000, 3500), "bytes 2000..5499 after the switch", 0);
+	CHECK(rpat(fds[0], 2000, 3500) == 3500, "read() after the switch", 0);
+	OK("switching a wrapped classic ring to mapped mode keeps every byte in place");
+}
+
+static int m_capacity(long a)
+{
+	int fds[2];
+	long r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	wpat(fds[1], 0, 1000);
+	rpat(fds[0], 0, 1000);
+	CHECK(s_ioctl(fds[0], XMMAP_CONSUME, 0) == 0, "switch by ioctl", 0);
+	nonblock(fds[1]);
+	r = wpat(fds[1], 1000, 2 * XMMAP_SIZE);
+	CHECK(r == XMMAP_SIZE - 1000, "room = limit - wpos", r);
+	OK("mapped mode holds positions up to (rpos & ~4095) + 64 KiB");
+}
+
+static int m_offset_consumed(long a)
+{
+	int fds[2];
+	unsigned char *p;
+	long st;
+	NEED_XMMAP();
+	s_pipe(fds);
+	s_ioctl(fds[0], XMMAP_CONSUME, 0);	/* mapped mode: room for 64 KiB */
+	wpat(fds[1], 0, 3 * PAGE);
+	rpat(fds[0], 0, 2 * PAGE);
+	p = mapr(fds[0], 0, 3 * PAGE);
+	CHECK(p != 0, "mapping over consumed positions", 0);
+	CHECK(cpat(p + 2 * PAGE, 2 * PAGE, PAGE), "live page", 0);
+	st = s_fork();
+	if (st == 0) {
+		volatile unsigned char *q = p;
+		(void) q[0];
+		s_exit(0);
+	}
+	st = wait_st(st);
+	CHECK(KILLED(st, SIGBUS), "consumed page", st);
+	OK("an offset before rpos maps; consumed pages give SIGBUS");
+}
+
+struct tcase {
+	const char *id, *rule;
+	int classic;
+	int (*fn)(long);
+};
+
+static struct tcase cases[] = {
+	{ "c-atomic", "C-ATOM-1", 1, c_atomic },
+	{ "c-eof", "C-EOF-1", 1, c_eof },
+	{ "c-epipe", "C-PIPE-1", 1, c_epipe },
+	{ "c-sigpipe-default", "C-PIPE-2", 1, c_sigpipe_default },
+	{ "c-nonblock-read", "C-NB-1", 1, c_nb_read },
+	{ "c-nonblock-write", "C-NB-2", 1, c_nb_write },
+	{ "c-select-read", "C-SEL-1", 1, c_sel_read },
+	{ "c-select-write", "C-SEL-2", 1, c_sel_write },
+	{ "c-fionread-fstat", "C-LEN-1", 1, c_fionread },
+	{ "c-lseek", "C-SEEK-1", 1, c_lseek },
+	{ "c-blocking-read", "C-WAIT-1", 1, c_block_read },
+	{ "c-read-eintr", "C-SIG-1", 1, c_read_eintr },
+	{ "c-large-write", "C-ATOM-2", 1, c_large_write },
+	{ "m-basic", "R-MAP-1", 0, m_basic },
+	{ "m-byte-offset", "R-MAP-2", 0, m_phase },
+	{ "m-unknown-length", "R-MAP-3", 0, m_unknown_len },
+	{ "m-fixed", "R-MAP-4", 0, m_fixed },
+	{ "m-offset-consumed", "R-MAP-5", 0, m_offset_consumed },
+	{ "m-wait-fault", "R-WAIT-1", 0, m_wait_fault },
+	{ "m-partial-page", "R-WAIT-2", 0, m_partial },
+	{ "m-write-wait-space", "R-WAIT-3", 0, m_write_wait },
+	{ "m-write-no-readers", "R-WAIT-4", 0, m_write_noreaders },
+	{ "m-eof-sigbus", "R-EOF-1", 0, m_eof_sigbus },
+	{ "m-eof-tail-zero", "R-EOF-2", 0, m_eof_tail },
+	{ "m-lifetime", "R-EOF-3", 0, m_life },
+	{ "m-getpos", "R-LEN-1", 0, m_getpos },
+	{ "m-waitdata", "R-LEN-2", 0, m_waitdata },
+	{ "m-waitdata-eof", "R-LEN-3", 0, m_waitdata_eof },
+	{ "m-waitdata-full", "R-LEN-4", 0, m_waitdata_full },
+	{ "m-fionread-fstat", "R-LEN-5", 0, m_fionread },
+	{ "m-waitspace", "R-LEN-6", 0, m_waitspace },
+	{ "m-consume", "R-CONS-1", 0, m_consume },
+	{ "m-consume-withdraws", "R-CONS-3", 0, m_consume_zap },
+	{ "m-consume-own-mapping", "R-CONS-3", 0, m_consume_zap_own_wrap },
+	{ "m-consume-frees-space", "R-CONS-4", 0, m_consume_space },
+	{ "m-munmap-keeps", "R-CONS-5", 0, m_munmap_keeps },
+	{ "m-commit", "R-COMMIT-1", 0, m_commit },
+	{ "m-commit-einval", "R-COMMIT-2", 0, m_commit_einval },
+	{ "m-write-overwrites", "R-COMMIT-3", 0, m_write_overwrites },
+	{ "m-commit-epipe", "R-COMMIT-4", 0, m_commit_epipe },
+	{ "m-commit-zero", "R-COMMIT-5", 0, m_commit_zero },
+	{ "m-zero-copy", "R-COPY-1", 0, m_zero_copy },
+	{ "m-mix-write", "R-MIX-1", 0, m_mix_write },
+	{ "m-atomic", "R-MIX-2", 0, m_atomic },
+	{ "m-multi", "R-MULTI-1", 0, m_multi },
+	{ "m-fork", "R-FORK-1", 0, m_fork },
+	{ "m-sig-retry", "R-SIG-1", 0, m_sig_retry },
+	{ "m-sig-kill", "R-SIG-2", 0, m_sig_kill },
+	{ "m-kernel-fault", "R-SIG-3", 0, m_kfault },
+	{ "m-select", "R-SEL-2", 0, m_sel_mapped },
+	{ "m-nonblock", "R-NB-1", 0, m_nonblock },
+	{ "m-prot-read-end", "R-PROT-1", 0, m_prot_rd },
+	{ "m-prot-write-end", "R-PROT-2", 0, m_prot_wr },
+	{ "m-prot-none", "R-PROT-3", 0, m_prot_none },
+	{ "m-bad-args", "R-ERR-1", 0, m_err_args },
+	{ "m-bad-fd-end", "R-ERR-2", 0, m_err_fd },
+	{ "m-fifo", "R-FIFO-1", 0, m_fifo },
+	{ "m-fifo-rdwr", "R-MAP-7", 0, m_fifo_rdwr },
+	{ "m-switch-wrapped", "R-MODE-1", 0, m_convert_wrap },
+	{ "m-capacity", "R-CAP-1", 0, m_capacity },
+	{ "m-streams", "R-STREAM-1", 0, m_streams },
+};
+
+#define NCASES ((int) (sizeof(cases) / sizeof(cases[0])))
+
+/* the child: runs one case and prints its line */
+static int run_case(long i)
+{
+	int r;
+	static const char *word[] = { "PASS", "FAIL", "REFUSED" };
+	note_len = 0;
+	note_buf[0] = 0;
+	r = cases[i].fn(0);
+	if (r < 0 || r > 2)
+		r = 1;
+	out_s(word[r]);
+	out_c(' ');
+	out_s(cases[i].id);
+	out_c(' ');
+	out_s(cases[i].rule);
+	out_c(' ');
+	out_s(note_buf);
+	out_c('\n');
+	return r;
+}
+
+static void bench(void);
+
+static long memfree(void)
+{
+	static char b[1024];
+	long fd = s_open("/proc/meminfo", O_RDONLY, 0), n, v = -1;
+	int i;
+	if (fd < 0)
+		return -1;
+	n = s_read(fd, b, sizeof(b) - 1);
+	s_close(fd);
+	if (n <= 0)
+		return -1;
+	b[n] = 0;
+	/* 2.0: "Mem:  total used free shared buffers cached" on line 2 */
+	for (i = 0; b[i] && b[i] != '\n'; i++)
+		;
+	if (!b[i])
+		return -1;
+	i++;
+	{
+		int field = 0;
+		while (b[i] && b[i] != '\n') {
+			while (b[i] == ' ' || b[i] == ':' || (b[i] >= 'A' && b[i] <= 'z'))
+				i++;
+			v = 0;
+			while (b[i] >= '0' && b[i] <= '9')
+				v = v * 10 + (b[i++] - '0');
+			if (++field == 3)
+				return v;
+		}
+	}
+	return -1;
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	int i, pass = 0, fail = 0, refused = 0, classic_bad = 0, init = s_getpid() == 1;
+	int do_bench = 0, selected = 0, rounds = 0;
+	long mem0, mem1;
+	int fds[2];
+	struct xmmap_pos pos;
+
+	if (init) {
+		long fd = s_open("/dev/ttyS0", O_RDWR | O_NOCTTY, 0);
+		if (fd < 0)
+			fd = s_open("/dev/console", O_RDWR | O_NOCTTY, 0);
+		s_dup2(fd, 0);
+		s_dup2(fd, 1);
+		s_dup2(fd, 2);
+		sys5(NR_mount, (long) "none", (long) "/proc", (long) "proc", 0xC0ED0000, 0);
+		fifo_path = "/xmmap-fifo";
+		do_bench = 1;
+	}
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "bench") == 0)
+			do_bench = 1;
+		else
+			selected = 1;
+	}
+	s_pipe(fds);
+	xmm = getpos(fds[0], &pos) == 0;
+	s_close(fds[0]);
+	s_close(fds[1]);
+	out_s("conformance: kernel ");
+	out_s(xmm ? "has xmmap" : "has no xmmap");
+	out_s(", ");
+	out_d(NCASES);
+	out_s(" cases\n");
+	mem0 = memfree();
+again:
+	pass = fail = refused = classic_bad = 0;
+	for (i = 0; i < NCASES; i++) {
+		long pid, st;
+		int r;
+		if (selected) {
+			int j, want = 0;
+			for (j = 1; j < argc; j++)
+				if (strcmp(argv[j], cases[i].id) == 0)
+					want = 1;
+			if (!want)
+				continue;
+		}
+		pid = s_fork();
+		if (pid == 0) {
+			s_alarm(20);
+			s_exit(run_case(i));
+		}
+		st = wait_st(pid);
+		if ((st & 0x7f) == 0 && ((st >> 8) & 0xff) <= 2)
+			r = (st >> 8) & 0xff;
+		else {
+			r = 1;
+			out_s("FAIL ");
+			out_s(cases[i].id);
+			out_c(' ');
+			out_s(cases[i].rule);
+			out_s(" case process ended by signal ");
+			out_d(st & 0x7f);
+			out_s(st == -1 ? " (waitpid failed)\n" : "\n");
+		}
+		if (r == 0)
+			pass++;
+		else if (r == 2)
+			refused++;
+		else
+			fail++;
+		if (cases[i].classic && r != 0)
+			classic_bad++;
+	}
+	mem1 = memfree();
+	out_s("SUMMARY kernel=");
+	out_s(xmm ? "xmmap" : "vanilla");
+	out_s(" pass=");
+	out_d(pass);
+	out_s(" fail=");
+	out_d(fail);
+	out_s(" refused=");
+	out_d(refused);
+	out_s(" total=");
+	out_d(pass + fail + refused);
+	out_s(" verdict=");
+	out_s((fail == 0 && classic_bad == 0 && (!xmm ? 1 : refused == 0)) ? "OK" : "BAD");
+	out_s(" memfree_before=");
+	out_d(mem0);
+	out_s(" memfree_after=");
+	out_d(mem1);
+	out_c('\n');
+	if (init && rounds++ == 0) {
+		/* a second round: free memory must come back to its level */
+		mem0 = mem1;
+		goto again;
+	}
+	if (do_bench)
+		bench();
+	if (init) {
+		out_s("conformance: done, rebooting\n");
+		s_sync();
+		s_reboot(0xfee1dead, 672274793, 0x01234567);
+		for (;;)
+			msleep(1000);
+	}
+	return fail != 0;
+}
+
+/* ================= throughput ================= */
+
+#define BENCH_BYTES (32UL << 20)
+
+static unsigned long consume_sum(const volatile unsigned char *p, unsigned long n)
+{
+	unsigned long s = 0, i;
+	for (i = 0; i < n; i += 4)
+		s += *(const volatile unsigned long *) (p + i);
+	return s;
+}
+
+static int rw_writer(long chunk)
+{
+	static unsigned char b[65536];
+	unsigned long done = 0;
+	unsigned char v = 0;
+	while (done < BENCH_BYTES) {
+		long r;
+		memset(b, v++, chunk);		/* produce the data */
+		r = s_write(1, b, chunk);
+		if (r != chunk)
+			return 1;
+		done += r;
+	}
+	return 0;
+}
+
+static int mm_writer(long chunk)
+{
+	unsigned char *w = mapw(1, 0, BENCH_BYTES);
+	unsigned long pos = 0, t;
+	unsigned char v = 0;
+	if (!w)
+		return 2;
+	while (pos < BENCH_BYTES) {
+		t = pos + chunk;
+		if (s_ioctl(1, XMMAP_WAITSPACE, &t) != 0)
+			return 3;
+		memset(w + pos, v++, chunk);	/* produce the data in place */
+		if (s_ioctl(1, XMMAP_COMMIT, chunk) != 0)
+			return 4;
+		pos += chunk;
+	}
+	return 0;
+}
+
+static void bench_one(int mm, long chunk)
+{
+	int fds[2];
+	long pid, t0, t1, st;
+	unsigned long done = 0, sum = 0;
+	static unsigned char b[65536];
+
+	s_pipe(fds);
+	t0 = now_ms();
+	pid = s_fork();
+	if (pid == 0) {
+		s_close(fds[0]);
+		s_dup2(fds[1], 1);
+		s_exit(mm ? mm_writer(chunk) : rw_writer(chunk));
+	}
+	s_close(fds[1]);
+	if (mm) {
+		unsigned char *p = mapr(fds[0], 0, BENCH_BYTES);
+		while (p && done < BENCH_BYTES) {
+			unsigned long t = done + chunk;
+			long r = s_ioctl(fds[0], XMMAP_WAITDATA, &t);
+			if (r < 0 || t <= done)
+				break;
+			if (t > done + chunk)
+				t = done + chunk;
+			sum += consume_sum(p + done, t - done);
+			s_ioctl(fds[0], XMMAP_CONSUME, t - done);
+			done = t;
+		}
+	} else {
+		while (done < BENCH_BYTES) {
+			long r = s_read(fds[0], b, chunk);
+			if (r <= 0)
+				break;
+			sum += consume_sum(b, r);
+			done += r;
+		}
+	}
+	st = wait_st(pid);
+	t1 = now_ms();
+	s_close(fds[0]);
+	out_s("BENCH ");
+	out_s(mm ? "mmap " : "rw   ");
+	out_s("chunk=");
+	out_d(chunk);
+	out_s(" bytes=");
+	out_u(done);
+	out_s(" ms=");
+	out_d(t1 - t0);
+	out_s(" KiB/s=");
+	out_u(t1 > t0 ? (done / 1024) * 1000 / (t1 - t0) : 0);
+	out_s(" writer=");
+	out_d(st);
+	out_s(" sum=");
+	out_x(sum);
+	out_c('\n');
+}
+
+static void bench(void)
+{
+	int i;
+	for (i = 0; i < 3; i++) {
+		bench_one(0, 4096);
+		bench_one(0, 65536);
+		if (xmm) {
+			bench_one(1, 4096);
+			bench_one(1, 65536);
+		}
+	}
+}
