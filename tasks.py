@@ -107,6 +107,31 @@ def replicate(c, engine=None, allow_unverified=None):  # type: ignore[no-untyped
         print(f"not built yet in this lab: {', '.join(missing)}")
 
 
+@task(iterable=["allow_unverified"],
+      help={"variant": "kernel variant: xmmap (default) or vanilla", "clock": "tcg (default) or icount",
+            "allow_unverified": ALLOW_HELP})
+@lab_task
+def conformance(c, variant="xmmap", clock="tcg", allow_unverified=None):  # type: ignore[no-untyped-def]
+    """Run the extended-mmap conformance suite in a 2.0.36 guest; table and summary."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from harness.conformance import ConformanceFailed
+    from harness.pipeline import conformance as run
+
+    r = run(settings_mod.load(), variant, clock, _opts(None, allow_unverified), _say)
+    table = Table("status", "case", "rule", "what it checks / result", title=f"conformance on {variant}")
+    for case in r.cases:
+        table.add_row(case.status, case.case, case.rule, case.message)
+    Console(width=160).print(table)
+    n = r.counts()
+    print(f"conformance {variant}: {n['PASS']} passed, {n['FAIL']} failed, {n['REFUSED']} refused as expected "
+          f"of {len(r.cases)} cases; kernel says {r.summary.get('kernel')}, verdict {r.summary.get('verdict')} "
+          f"({r.seconds:.0f} s)")
+    if not r.ok or r.summary.get("kernel") != variant:
+        raise ConformanceFailed(f"conformance on {variant} did not pass (console: {r.console})")
+
+
 @task(help={"k": "only tests matching this pytest -k expression", "integration": "run only the integration tests"})
 def test(c, k=None, integration=False):  # type: ignore[no-untyped-def]
     """Lint (ruff) and run the test suite (unit, and integration where sources are present)."""
@@ -136,4 +161,4 @@ def pin_source(c, name, tree):  # type: ignore[no-untyped-def]
     print(f"{name}: tree_sha256 {pin_tree(settings_mod.load(), name, Path(tree))}")
 
 
-ns = Collection(fetch, toolchain, build, boot_smoke, replicate, test, lint, pin_source)
+ns = Collection(fetch, toolchain, build, boot_smoke, conformance, replicate, test, lint, pin_source)

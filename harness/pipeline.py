@@ -68,3 +68,22 @@ def replicate(settings: Settings, opts: Options, say: Say) -> list[str]:
 
 def report_path(settings: Settings) -> Path:
     return settings.build / "report"
+
+
+def guest_tools(settings: Settings) -> Path:
+    """The freestanding guest programs (conformance runner, stress, demo), built fresh."""
+    from harness import initrun
+
+    out = settings.build / "guest-tools"
+    return initrun.build_tools(settings.repo, out, settings.log_dir / "guest-tools.log")
+
+
+def conformance(settings: Settings, variant: str, clock: str, opts: Options, say: Say):  # noqa: ANN201
+    from harness import conformance as conf
+    from harness import initrun
+
+    kb = build_kernel(settings, variant, opts, say)
+    tools = guest_tools(settings)
+    work = initrun.scratch(settings.build, f"conformance-{variant}")
+    say(f"conformance: booting {variant} with the runner as init ({clock}; console: {work / 'console.log'})")
+    return conf.run(kb.bzimage, variant, tools, work, settings.timeout(900), clock)

@@ -39,7 +39,7 @@ static long do_stat(long nr, long arg, struct k_stat64 *out)
 	return 0;
 }
 
-static long sys_fstatat64(int dirfd, const char *path, struct k_stat64 *st, int flags)
+__attribute__((noinline)) static long sys_fstatat64(int dirfd, const char *path, struct k_stat64 *st, int flags)
 {
 	char buf[PATHBUF];
 	const char *p;
@@ -60,11 +60,11 @@ static long sys_fstatat64(int dirfd, const char *path, struct k_stat64 *st, int 
 
 /* ---------- getdents64 ---------- */
 
-static long sys_getdents64(int fd, char *out, unsigned long count)
+__attribute__((noinline)) static long sys_getdents64(int fd, char *out, unsigned long count)
 {
 	/* A 2.0 record needs at least half the bytes of its dirent64 form (12 vs 24 for a
 	 * one-letter name), so reading count/2 bytes of old records always fits. */
-	char tmp[2048];
+	char tmp[1024]; /* musl reads 2048 bytes at a time: count / 2 */
 	unsigned long want = count / 2, pos = 0, opos = 0;
 	long r;
 
@@ -95,7 +95,7 @@ static long sys_getdents64(int fd, char *out, unsigned long count)
 
 /* ---------- getcwd: walk up ".." ---------- */
 
-static long sys_getcwd(char *ubuf, unsigned long size)
+__attribute__((noinline)) static long sys_getcwd(char *ubuf, unsigned long size)
 {
 	char up[PATHBUF];   /* "../../.." */
 	char path[PATHBUF]; /* built from the end */
@@ -140,10 +140,11 @@ static long sys_getcwd(char *ubuf, unsigned long size)
 					size_t nl = compat_strlen(n);
 					if (uplen + nl + 1 > sizeof up)
 						continue;
+					long lr;
 					compat_memcpy(up + uplen, n, nl + 1);
-					r = raw2(K_lstat, up, &ent);
+					lr = raw2(K_lstat, up, &ent);
 					up[uplen] = 0;
-					if (r < 0 || ent.st_dev != cur.st_dev || ent.st_ino != cur.st_ino)
+					if (lr < 0 || ent.st_dev != cur.st_dev || ent.st_ino != cur.st_ino)
 						continue;
 				}
 				{
@@ -349,7 +350,7 @@ static long set_times(const char *path, int nofollow, s64 as, long ans, s64 ms, 
 }
 
 /* ts: NULL, or two {sec, nsec} pairs of 32-bit (wide = 0) or 64-bit (wide = 1) words */
-static long sys_utimensat(int dirfd, const char *path, const void *ts, int flags, int wide)
+__attribute__((noinline)) static long sys_utimensat(int dirfd, const char *path, const void *ts, int flags, int wide)
 {
 	char buf[PATHBUF];
 	const char *p;
@@ -400,23 +401,68 @@ static long sys_prw(long nr, long fd, long buf, long cnt, u32 lo, u32 hi)
 	return r;
 }
 
-/* ---------- dispatcher of this area ---------- */
+/* ---------- dispatcher of this area ----------
+ * Stack matters: musl's posix_spawn runs its child on a 5 KiB stack, so the common path
+ * keeps small frames and every path buffer lives in a noinline helper. */
 
-long compat_fs_call(long nr, long a, long b, long c, long d, long e, long f, int *handled)
+__attribute__((noinline)) static long symlinkat_call(const char *target, int dirfd, const char *path)
+{
+	char buf[PATHBUF];
+	const char *p;
+	long r = compat_at_path(dirfd, path, buf, sizeof buf, &p);
+	return r < 0 ? r : raw2(K_symlink, target, p);
+}
+
+__attribute__((noinline)) static long at_call(long nr, long a, long b, long c, long d, long e)
 {
 	char buf[PATHBUF], buf2[PATHBUF];
 	const char *p, *q;
 	long r;
 
+	if ((r = compat_at_path((int)a, (const char *)b, buf, sizeof buf, &p)) < 0)
+		return r;
+	switch (nr) {
+	case 295: /* openat(dirfd, path, flags, mode) */
+		return sys_open(p, c, d);
+	case 299: /* futimesat(dirfd, path, tv) */
+		return sys_utimes(p, (const struct k_timeval *)c);
+	case 296: /* mkdirat */
+		return raw2(K_mkdir, p, c);
+	case 297: /* mknodat */
+		return raw3(K_mknod, p, c, d);
+	case 298: /* fchownat(dirfd, path, uid, gid, flags) */
+		return raw3(K_chown, p, (u16)c, (u16)d);
+	case 301: /* unlinkat */
+		return raw1((c & AT_REMOVEDIR) ? K_rmdir : K_unlink, p);
+	case 302: /* renameat */
+	case 303: /* linkat(olddirfd, old, newdirfd, new, flags) */
+		if ((r = compat_at_path((int)c, (const char *)d, buf2, sizeof buf2, &q)) < 0)
+			return r;
+		return raw2(nr == 302 ? K_rename : K_link, p, q);
+	case 305: /* readlinkat */
+		return raw3(K_readlink, p, c, d);
+	case 306: /* fchmodat */
+		return raw2(K_chmod, p, c);
+	case 307: /* faccessat (AT_EACCESS ignored: 2.0 checks the real ids) */
+	case 439: /* faccessat2 */
+		return raw2(K_access, p, c);
+	default:
+		return -ENOSYS;
+	}
+}
+
+long compat_fs_call(long nr, long a, long b, long c, long d, long e, long f, int *handled)
+{
 	(void)f;
 	*handled = 1;
 	switch (nr) {
 	case 5: /* open */
 		return sys_open((const char *)a, b, c);
-	case 295: /* openat */
-		if ((r = compat_at_path((int)a, (const char *)b, buf, sizeof buf, &p)) < 0)
-			return r;
-		return sys_open(p, c, d);
+	case 295: case 296: case 297: case 298: case 299: case 301: case 302: case 303:
+	case 305: case 306: case 307: case 439:
+		return at_call(nr, a, b, c, d, e);
+	case 304: /* symlinkat(target, newdirfd, linkpath): the dirfd is the 2nd argument */
+		return symlinkat_call((const char *)a, (int)b, (const char *)c);
 	case 195: /* stat64 */
 		return do_stat(K_stat, a, (struct k_stat64 *)b);
 	case 196: /* lstat64 */
@@ -450,54 +496,10 @@ long compat_fs_call(long nr, long a, long b, long c, long d, long e, long f, int
 		return sys_prw(K_write, a, b, c, (u32)d, (u32)e);
 	case 271: /* utimes */
 		return sys_utimes((const char *)a, (const struct k_timeval *)b);
-	case 299: /* futimesat(dirfd, path, tv) */
-		if ((r = compat_at_path((int)a, (const char *)b, buf, sizeof buf, &p)) < 0)
-			return r;
-		return sys_utimes(p, (const struct k_timeval *)c);
 	case 320: /* utimensat */
 		return sys_utimensat((int)a, (const char *)b, (const void *)c, (int)d, 0);
 	case 412: /* utimensat_time64 */
 		return sys_utimensat((int)a, (const char *)b, (const void *)c, (int)d, 1);
-	case 296: /* mkdirat */
-		if ((r = compat_at_path((int)a, (const char *)b, buf, sizeof buf, &p)) < 0)
-			return r;
-		return raw2(K_mkdir, p, c);
-	case 297: /* mknodat */
-		if ((r = compat_at_path((int)a, (const char *)b, buf, sizeof buf, &p)) < 0)
-			return r;
-		return raw3(K_mknod, p, c, d);
-	case 298: /* fchownat(dirfd, path, uid, gid, flags) */
-		if ((r = compat_at_path((int)a, (const char *)b, buf, sizeof buf, &p)) < 0)
-			return r;
-		return raw3(K_chown, p, (u16)c, (u16)d);
-	case 301: /* unlinkat */
-		if ((r = compat_at_path((int)a, (const char *)b, buf, sizeof buf, &p)) < 0)
-			return r;
-		return raw1((c & AT_REMOVEDIR) ? K_rmdir : K_unlink, p);
-	case 302: /* renameat */
-	case 303: /* linkat(olddirfd, old, newdirfd, new, flags) */
-		if ((r = compat_at_path((int)a, (const char *)b, buf, sizeof buf, &p)) < 0)
-			return r;
-		if ((r = compat_at_path((int)c, (const char *)d, buf2, sizeof buf2, &q)) < 0)
-			return r;
-		return raw2(nr == 302 ? K_rename : K_link, p, q);
-	case 304: /* symlinkat(target, newdirfd, linkpath) */
-		if ((r = compat_at_path((int)b, (const char *)c, buf, sizeof buf, &p)) < 0)
-			return r;
-		return raw2(K_symlink, a, p);
-	case 305: /* readlinkat */
-		if ((r = compat_at_path((int)a, (const char *)b, buf, sizeof buf, &p)) < 0)
-			return r;
-		return raw3(K_readlink, p, c, d);
-	case 306: /* fchmodat */
-		if ((r = compat_at_path((int)a, (const char *)b, buf, sizeof buf, &p)) < 0)
-			return r;
-		return raw2(K_chmod, p, c);
-	case 307: /* faccessat (AT_EACCESS ignored: 2.0 checks the real ids) */
-	case 439: /* faccessat2 */
-		if ((r = compat_at_path((int)a, (const char *)b, buf, sizeof buf, &p)) < 0)
-			return r;
-		return raw2(K_access, p, c);
 	case 21: /* mount: 2.0 ignores flags and data unless the magic is in the top half */
 		return raw5(K_mount, a, b, c, (d & MS_K_MASK) | MS_MGC_VAL, e);
 	case 52: /* umount2 (52 is the "phys" stub on 2.0): plain umount, flags dropped */

@@ -389,7 +389,9 @@ long compat_proc_call(long nr, long a, long b, long c, long d, long e, long f, i
 		return sys_prlimit64(a, b, (const u64 *)c, (u64 *)d);
 	/* memory */
 	case 192: return sys_mmap2(a, b, c, d, e, f);
-	case 219: return 0; /* madvise: advice only */
+	case 219: /* madvise: pure advice is accepted; advice with semantics (DONTNEED
+		   zero-fill, REMOVE, DONTFORK, ...) cannot be given on 2.0 */
+		return (c == 0 || c == 1 || c == 2 || c == 3 || c == 8) ? 0 : -EINVAL;
 	/* time */
 	case 265: return sys_clock_gettime(a, (void *)b, 0);
 	case 403: return sys_clock_gettime(a, (void *)b, 1);

@@ -124,17 +124,21 @@ def main():
         back = os.path.join(a.workdir, "sftp-back.bin")
         with open(local, "wb") as f:
             f.write(payload)
-        t = time.monotonic()
-        sftp = client.open_sftp()
-        sftp.put(local, "/tmp/payload.bin")
-        t_put = time.monotonic() - t
-        t = time.monotonic()
-        sftp.get("/tmp/payload.bin", back)
-        t_get = time.monotonic() - t
-        sftp.close()
-        got = open(back, "rb").read()
-        check("sftp put+get 1 MiB", got == payload,
-              f"put {t_put:.2f} s, get {t_get:.2f} s, sha256 {hashlib.sha256(got).hexdigest()[:16]}")
+        try:
+            t = time.monotonic()
+            sftp = client.open_sftp()
+            sftp.put(local, "/tmp/payload.bin")
+            t_put = time.monotonic() - t
+            t = time.monotonic()
+            sftp.get("/tmp/payload.bin", back)
+            t_get = time.monotonic() - t
+            sftp.close()
+            got = open(back, "rb").read()
+            check("sftp put+get 1 MiB", got == payload,
+                  f"put {t_put:.2f} s, get {t_get:.2f} s, "
+                  f"sha256 {hashlib.sha256(got).hexdigest()[:16]}")
+        except (OSError, paramiko.SSHException, EOFError) as e:
+            check("sftp put+get 1 MiB", False, f"{type(e).__name__}: {e}")
         rc, out, _ = run(client, "md5sum /tmp/payload.bin")
         check("guest md5 matches", out.split()[:1] == [hashlib.md5(payload).hexdigest()], out.strip())
         client.close()

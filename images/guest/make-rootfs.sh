@@ -57,13 +57,16 @@ install -m 755 "$UL/bin/sftp-server" "$R/usr/libexec/sftp-server"
 ln -s dropbearmulti "$R/usr/sbin/dropbear"
 ln -s ../sbin/dropbearmulti "$R/usr/bin/dropbearkey"
 
-# busybox applet links, as relative symlinks (the list comes from the binary itself)
-"$UL/bin/busybox" --list-full | while read -r path; do
-    [ "$path" = bin/busybox ] && continue
-    dir=$(dirname "$path")
-    up=$(echo "$dir" | sed -E 's#[^/]+#..#g')
-    ln -s "$up/bin/busybox" "$R/$path"
+# busybox applet links, relative symlinks.  The names come from the binary itself
+# (--list); system applets go to /sbin (the kernel runs /sbin/init), the rest to /bin.
+"$UL/bin/busybox" --list | while read -r name; do
+    case $name in
+        busybox) continue ;;
+        init|halt|poweroff|reboot|ifconfig|route|mknod) ln -s ../bin/busybox "$R/sbin/$name" ;;
+        *) ln -s busybox "$R/bin/$name" ;;
+    esac
 done
+[ -L "$R/sbin/init" ] && [ -L "$R/bin/sh" ] || { echo "busybox lacks init or sh" >&2; exit 1; }
 
 # ---- /etc
 cat > "$R/etc/inittab" <<'TAB'
@@ -78,6 +81,11 @@ cat > "$R/etc/rc" <<'RC'
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
 say() { echo "rc: $*" > /dev/ttyS0; }   # the serial port is the host's console.log
+# The kernel mounts / read-only; 2.0 honours remount only with MS_MGC_VAL in the flags,
+# which the compat layer adds to every mount(2).
+# (Source and target both given: busybox would otherwise merge the "ro" it reads
+# from /proc/mounts after our "rw".)
+mount -o remount,rw /dev/hda /
 mount -t proc proc /proc
 hostname guest
 # 2.0's ifconfig adds no interface route: every route is explicit, and the default
@@ -88,9 +96,13 @@ ifconfig eth0 10.0.2.15 netmask 255.255.255.0 broadcast 10.0.2.255 up
 route add -net 10.0.2.0 netmask 255.255.255.0 eth0
 route add default gw 10.0.2.2
 say "network up"
-# key-only (no password logins at all), ed25519 host key made at image build time
-/usr/sbin/dropbear -s -r /etc/dropbear/dropbear_ed25519_host_key -p 22
-say "dropbear started"
+# Key-only: password authentication is compiled out (so dropbear has no -s/-g flags).
+# ed25519 host key made at image build time.  dropbear forks into the background.
+if /usr/sbin/dropbear -r /etc/dropbear/dropbear_ed25519_host_key -p 22; then
+    say "dropbear started"
+else
+    say "dropbear FAILED"
+fi
 RC
 chmod 755 "$R/etc/rc"
 cat > "$R/etc/passwd" <<'PW'
@@ -106,6 +118,7 @@ cat > "$R/etc/fstab" <<'FS'
 proc /proc proc defaults 0 0
 FS
 printf '127.0.0.1\tlocalhost\n10.0.2.15\tguest\n' > "$R/etc/hosts"
+ln -s ../proc/mounts "$R/etc/mtab"
 cat > "$R/etc/profile" <<'PR'
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH

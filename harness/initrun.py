@@ -1,0 +1,112 @@
+"""Run one freestanding guest program as /sbin/init and collect what it prints.
+
+The conformance suite, the stress test and the demo need no userland: each is a static
+i386 program with its own tiny system-call layer (guest-tools/conformance/sys.c). It is
+booted as the only process on a small ext2 root (made with ``mke2fs -d``; device nodes
+added with ``debugfs``, so no root privileges are needed), reads its parameters from the
+environment (2.0.36 hands ``key=value`` words of the kernel command line to init as
+environment variables), writes to the serial console and powers the machine off. The
+console is watched for kernel trouble (Oops, panic, GPF, invalid TSS) all along.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import hashing, proc, vm
+from harness.errors import BootError, CommandFailed, ConfigError
+
+DEVICES = (("console", "c", 5, 1, "0600"), ("tty", "c", 5, 0, "0666"), ("ttyS0", "c", 4, 64, "0660"),
+           ("null", "c", 1, 3, "0666"))
+IMAGE_KIB = 8192
+
+
+@dataclass(frozen=True)
+class InitRun:
+    console: str
+    seconds: float
+    argv: list[str]
+    log: Path
+
+
+def build_tools(repo: Path, out: Path, log: Path) -> Path:
+    """Build the freestanding guest programs (runner, stress, demo) with the host's gcc -m32."""
+    proc.run(["sh", repo / "guest-tools" / "conformance" / "build.sh", out], timeout=300, log=log,
+             what="guest-tools build")
+    return out
+
+
+def make_root(program: Path, image: Path, work: Path) -> None:
+    """An ext2 revision 0 root holding ``program`` as /sbin/init and the console devices."""
+    root = work / "root"
+    shutil.rmtree(root, ignore_errors=True)
+    for d in ("sbin", "dev", "proc", "tmp"):
+        (root / d).mkdir(parents=True)
+    shutil.copy2(program, root / "sbin" / "init")
+    (root / "sbin" / "init").chmod(0o755)
+    log = work / "mkimage.log"
+    proc.run(["mke2fs", "-q", "-t", "ext2", "-r", "0", "-b", "1024", "-I", "128", "-O", "none", "-d", root,
+              "-F", image, str(IMAGE_KIB)], timeout=60, log=log, what="mke2fs")
+    cmds = ["cd /dev"]
+    for name, kind, major, minor, mode in DEVICES:
+        cmds += [f"mknod {name} {kind} {major} {minor}", f"sif /dev/{name} mode 02{mode}"]
+    script = work / "debugfs.cmds"
+    script.write_text("\n".join(cmds) + "\n")
+    proc.run(["debugfs", "-w", "-f", script, image], timeout=60, log=log, what="debugfs")
+
+
+def run(kernel: Path, program: Path, env: dict[str, str], work: Path, timeout: float,
+        clock: str = "tcg") -> InitRun:
+    """Boot ``kernel`` with ``program`` as init; return the console once the guest powers off."""
+    if not kernel.exists():
+        raise ConfigError(f"kernel image missing: {kernel} (run ./inv build)")
+    for k, v in env.items():
+        if not k.isidentifier() or any(c.isspace() for c in v):
+            raise ConfigError(f"bad guest parameter {k}={v!r}")
+    work.mkdir(parents=True, exist_ok=True)
+    image = work / "root.img"
+    make_root(program, image, work)
+    console = work / "console.log"
+    console.unlink(missing_ok=True)
+    append = " ".join(["root=/dev/hda", "rw", *(f"{k}={v}" for k, v in env.items())])
+    argv = [*vm.base_argv(kernel, append, console), "-net", "none",
+            "-drive", f"file={image},format=raw,if=ide,index=0,media=disk,snapshot=on"]
+    if clock == "icount":
+        argv += ["-icount", f"shift={vm.ICOUNT_SHIFT},sleep=off"]
+    elif clock != "tcg":
+        raise ConfigError(f"unknown clock mode {clock!r}; choose one of: {', '.join(vm.CLOCKS)}")
+    t0 = time.monotonic()
+    with proc.spawned(argv, log=work / "qemu.log", die_with_parent=True) as child:
+        while True:
+            text = console.read_text("utf-8", "replace") if console.exists() else ""
+            m = vm.TROUBLE.search(text)
+            if m:
+                raise BootError(f"kernel trouble on the console: {m.group(0)}", proc.tail(text[m.start():], 20))
+            try:
+                child.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if time.monotonic() - t0 > timeout:
+                raise BootError(f"guest program did not finish within {timeout:.0f} s",
+                                vm.console_tail(console))
+    text = console.read_text("utf-8", "replace").replace("\r", "") if console.exists() else ""
+    return InitRun(text, time.monotonic() - t0, argv, console)
+
+
+def program_hash(path: Path) -> str:
+    return hashing.sha256_file(path)
+
+
+def scratch(build: Path, name: str) -> Path:
+    d = build / "runs"
+    d.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=d))
+
+
+__all__ = ["InitRun", "build_tools", "run", "scratch", "CommandFailed"]
