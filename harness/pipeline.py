@@ -19,7 +19,8 @@ Say = Callable[[str], None]
 
 # Stages of the study in order; those not yet in the lab are named by `replicate`.
 STAGES = ("fetch", "toolchain", "build", "boot-smoke", "image", "conformance", "bench", "report", "archive")
-BUILT = ("fetch", "toolchain", "build", "boot-smoke")
+BUILT = ("fetch", "toolchain", "build", "boot-smoke", "conformance")
+VARIANTS = ("vanilla", "xmmap")
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,20 @@ def replicate(settings: Settings, opts: Options, say: Say) -> list[str]:
         say(f"[1/{n}] fetch: {r.name}-{r.version} via {r.route}, {'verified' if r.verified else 'UNVERIFIED'}")
     tc = toolchain_for(settings, opts, say)
     say(f"[2/{n}] toolchain: {tc.image} ({tc.engine.name})")
-    build = build_kernel(settings, "vanilla", opts, say, tc)
-    say(f"[3/{n}] build: vanilla bzImage sha256 {build.sha256}{' (unchanged)' if build.skipped else ''}")
+    for variant in VARIANTS:
+        build = build_kernel(settings, variant, opts, say, tc)
+        say(f"[3/{n}] build: {variant} bzImage sha256 {build.sha256}{' (unchanged)' if build.skipped else ''}")
     smoke = boot_smoke(settings, "vanilla", say)
     say(f"[4/{n}] boot-smoke: {smoke.banner!r} ... {smoke.root_line!r} in {smoke.seconds:.1f} s")
+    for variant in VARIANTS:
+        r = conformance(settings, variant, "tcg", opts, say)
+        c = r.counts()
+        say(f"[5/{n}] conformance {variant}: {c['PASS']} passed, {c['FAIL']} failed, {c['REFUSED']} refused "
+            f"as expected; verdict {r.summary.get('verdict')}")
+        if not r.ok:
+            from harness.conformance import ConformanceFailed
+
+            raise ConformanceFailed(f"conformance on {variant} failed (console: {r.console})")
     say(f"replicate: {len(BUILT)} stages done in {time.monotonic() - t0:.0f} s")
     return [s for s in STAGES if s not in BUILT]
 
