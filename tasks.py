@@ -132,6 +132,106 @@ def conformance(c, variant="xmmap", clock="tcg", allow_unverified=None):  # type
         raise ConformanceFailed(f"conformance on {variant} did not pass (console: {r.console})")
 
 
+VARIANT_HELP = "kernel variant: vanilla (default) or xmmap"
+CLOCK_HELP = "tcg (default) or icount (deterministic guest time: -icount shift=0,sleep=off)"
+
+
+def _guest(variant: str, allow_unverified: list[str] | None = None) -> Any:
+    from harness.pipeline import guest_image
+
+    return guest_image(settings_mod.load(), variant, _opts(None, allow_unverified), _say)
+
+
+@task(iterable=["allow_unverified"], help={"engine": ENGINE_HELP, "allow_unverified": ALLOW_HELP})
+@lab_task
+def image(c, engine=None, allow_unverified=None):  # type: ignore[no-untyped-def]
+    """Build the guest root image (busybox, dropbear, sftp-server on musl + our compat layer)."""
+    from harness import image as image_mod
+
+    img = image_mod.ensure(settings_mod.load(), engine, _say)
+    print(f"{img.path}  sha256 {img.sha256}{'  (unchanged, skipped)' if img.skipped else ''}\n"
+          f"  pinned host key: {img.host_key}")
+
+
+@task(help={"variant": VARIANT_HELP, "clock": CLOCK_HELP, "port": "host port for SSH (default: a free one)"})
+@lab_task
+def boot(c, variant="vanilla", clock="tcg", port=None):  # type: ignore[no-untyped-def]
+    """Boot the guest in the foreground: prints the SSH port, then the console; Ctrl-C stops it."""
+    from harness import session
+
+    session.boot_foreground(settings_mod.load(), _guest(variant), clock, int(port) if port else None, _say)
+
+
+@task(help={"variant": VARIANT_HELP, "clock": CLOCK_HELP, "timeout": "seconds (default 300)"})
+@lab_task
+def run(c, variant="vanilla", clock="tcg", timeout=300):  # type: ignore[no-untyped-def]
+    """Run a command in the guest: ./inv run -- CMD; exits with the command's status."""
+    from harness import session
+
+    cmd = _remainder()
+    if not cmd:
+        raise Exit("usage: ./inv run -- COMMAND", code=2)
+    with session.channel(settings_mod.load(), _guest(variant), clock) as ch:
+        r = ch.run(cmd, timeout=float(timeout))
+    sys.stdout.buffer.write(r.stdout)
+    sys.stderr.buffer.write(r.stderr)
+    raise Exit(code=r.status)
+
+
+def _remainder() -> str:
+    """The words after ``--`` on invoke's command line."""
+    argv = sys.argv
+    return " ".join(argv[argv.index("--") + 1 :]) if "--" in argv else ""
+
+
+@task(help={"local": "file on the host", "remote": "path in the guest", "variant": VARIANT_HELP})
+@lab_task
+def push(c, local, remote, variant="vanilla"):  # type: ignore[no-untyped-def]
+    """Copy a file into the guest over SFTP (checked by size and sha256)."""
+    from pathlib import Path
+
+    from harness import session
+
+    with session.channel(settings_mod.load(), _guest(variant)) as ch:
+        print(f"{local} -> guest:{remote}  sha256 {ch.put(Path(local), remote)}")
+
+
+@task(help={"remote": "path in the guest", "local": "file on the host", "variant": VARIANT_HELP})
+@lab_task
+def pull(c, remote, local, variant="vanilla"):  # type: ignore[no-untyped-def]
+    """Copy a file out of the guest over SFTP (checked by size and sha256)."""
+    from pathlib import Path
+
+    from harness import session
+
+    with session.channel(settings_mod.load(), _guest(variant)) as ch:
+        print(f"guest:{remote} -> {local}  sha256 {ch.get(remote, Path(local))}")
+
+
+@task
+@lab_task
+def console(c):  # type: ignore[no-untyped-def]
+    """Print the serial console of the machine ./inv boot keeps up."""
+    from harness import session
+    from harness.errors import HarnessError
+
+    path = session.console_path(settings_mod.load())
+    if path is None:
+        raise HarnessError("no machine is up: start one with ./inv boot")
+    sys.stdout.write(path.read_text("utf-8", "replace").replace("\r", ""))
+
+
+@task(help={"variant": VARIANT_HELP, "clock": CLOCK_HELP})
+@lab_task
+def shell(c, variant="vanilla", clock="tcg"):  # type: ignore[no-untyped-def]
+    """An interactive root shell in the guest (a BSD pty in 2.0)."""
+    from harness import session
+    from harness.shell import interactive
+
+    with session.channel(settings_mod.load(), _guest(variant), clock) as ch:
+        interactive(ch)
+
+
 @task(help={"k": "only tests matching this pytest -k expression", "integration": "run only the integration tests"})
 def test(c, k=None, integration=False):  # type: ignore[no-untyped-def]
     """Lint (ruff) and run the test suite (unit, and integration where sources are present)."""
@@ -161,4 +261,5 @@ def pin_source(c, name, tree):  # type: ignore[no-untyped-def]
     print(f"{name}: tree_sha256 {pin_tree(settings_mod.load(), name, Path(tree))}")
 
 
-ns = Collection(fetch, toolchain, build, boot_smoke, conformance, replicate, test, lint, pin_source)
+ns = Collection(fetch, toolchain, build, boot_smoke, image, boot, run, push, pull, console, shell, conformance,
+                replicate, test, lint, pin_source)

@@ -98,3 +98,12 @@ def conformance(settings: Settings, variant: str, clock: str, opts: Options, say
     work = initrun.scratch(settings.build, f"conformance-{variant}")
     say(f"conformance: booting {variant} with the runner as init ({clock}; console: {work / 'console.log'})")
     return conf.run(kb.bzimage, variant, tools, work, settings.timeout(900), clock)
+
+
+def guest_image(settings: Settings, variant: str, opts: Options, say: Say):  # noqa: ANN201
+    """Kernel of ``variant`` plus the root image: what ``boot``/``run``/``push`` need."""
+    from harness import image, session
+
+    kb = build_kernel(settings, variant, opts, say)
+    img = image.ensure(settings, opts.engine, say)
+    return session.GuestImage(kb.bzimage, img.path, img.host_key)

@@ -5,9 +5,9 @@
 # plus this directory's compatibility layer into a small cross toolchain whose static
 # i386 binaries issue only Linux 2.0.36 system calls.  Nothing of musl is rebuilt:
 #   OUTDIR/compat.o      the layer (dispatch, translations, __sysinfo, __set_thread_area,
-#                        vfork), one relocatable object linked into every program, so
-#                        musl's defsysinfo.lo, __set_thread_area.lo and vfork.lo are
-#                        never pulled out of libc.a.
+#                        vfork, openpty, ttyname_r), one relocatable object linked into
+#                        every program, so musl's defsysinfo.lo, __set_thread_area.lo,
+#                        vfork.lo, openpty.lo and ttyname_r.lo are never pulled from libc.a.
 #   OUTDIR/init_tls.o    musl's own __init_tls.lo, extracted from libc.a with ONE change:
 #                        the immediate of its two inline "int $0x80" set_tid_address
 #                        (258) calls becomes getpid (20).  Those calls run before %gs is
@@ -48,7 +48,7 @@ CFLAGS_LAYER="-m32 -march=i586 -mtune=generic -O2 -ffreestanding -fno-builtin -n
   -fno-asynchronous-unwind-tables -mno-sse -mno-mmx -mincoming-stack-boundary=2
   -Wall -Wextra -Wno-unused-parameter -Werror"
 objs=()
-for src in entry.S dispatch.c tls.c signal.c fs.c net.c proc.c util.c; do
+for src in entry.S dispatch.c tls.c signal.c fs.c net.c proc.c pty.c util.c; do
     obj=$OUT/obj-${src%.*}.o
     # shellcheck disable=SC2086
     $CC_HOST $CFLAGS_LAYER -c "$HERE/$src" -o "$obj"

@@ -38,13 +38,18 @@ def wait_for_ssh(port, key, host_key, deadline):
     """Poll until an authenticated SSH session exists; return (client, seconds)."""
     start = time.monotonic()
     last = None
+    banner_at = None
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-                s.settimeout(5)
-                banner = s.recv(64)
-            if not banner.startswith(b"SSH-"):
-                raise OSError(f"no SSH banner yet ({banner!r})")
+            if banner_at is None:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                    s.settimeout(5)
+                    banner = s.recv(64)
+                if not banner.startswith(b"SSH-"):
+                    raise OSError(f"no SSH banner yet ({banner!r})")
+                banner_at = time.monotonic() - start
+                first = banner.split(b"\r\n")[0].decode(errors="replace")
+                print(f"# SSH banner after {banner_at:.1f} s: {first}", flush=True)
             client = paramiko.SSHClient()
             client.get_host_keys().add(f"[127.0.0.1]:{port}", host_key.get_name(), host_key)
             client.set_missing_host_key_policy(paramiko.RejectPolicy())
@@ -109,6 +114,15 @@ def main():
         check("sh -c 'exit 7'", rc == 7, f"rc={rc}")
         rc, out, _ = run(client, "cd /proc && pwd && id && ls /dev | wc -l")
         check("cwd/id/ls", rc == 0 and out.startswith("/proc\nuid=0(root)"), repr(out))
+
+        try:  # a pty session: 2.0 has BSD ptys only (compat's openpty/ttyname_r)
+            ch = client.get_transport().open_session()
+            ch.get_pty()
+            ch.exec_command("tty")
+            out = ch.makefile().read().decode(errors="replace").strip()
+            check("pty session", ch.recv_exit_status() == 0 and out.startswith("/dev/tty"), repr(out))
+        except (OSError, paramiko.SSHException) as e:
+            check("pty session", False, f"{type(e).__name__}: {e}")
 
         n = a.round_trips
         t = time.monotonic()

@@ -115,8 +115,9 @@ log "sftp-server ($(basename "$OS_SRC"))"
 cp -a "$OS_SRC" "$OUT/build/openssh"
 (
     cd "$OUT/build/openssh"
-    # Debian's patches touch configure.ac (as dh_autoreconf would, regenerate configure)
-    autoreconf -f -i >autoreconf.log 2>&1 || { tail -20 autoreconf.log >&2; exit 1; }
+    # Debian's patches touch configure.ac: regenerate configure and config.h.in (OpenSSH
+    # ships its aclocal.m4, so autoconf + autoheader suffice; no automake needed)
+    { autoconf -f && autoheader -f; } >autoconf.log 2>&1 || { tail -20 autoconf.log >&2; exit 1; }
     # No prctl on 2.0: otherwise sftp-server's platform_disable_tracing() calls
     # prctl(PR_SET_DUMPABLE, 0), gets ENOSYS and exits "unable to make the process
     # undumpable" before answering SSH_FXP_INIT.
@@ -154,7 +155,8 @@ fi
     echo "busybox: $(basename "$BB_SRC")"
     echo "dropbear: $(basename "$DB_SRC")"
     echo "openssh: $(basename "$OS_SRC")"
-    echo "musl-dev: $(sed -n 's/^Version: //p' "$SYSROOT/usr/share/doc/musl-dev/../../../../var/lib/dpkg/status" 2>/dev/null || true)"
+    # versions of the Debian inputs, as recorded by fetch-sources.sh
+    [ -f "$SYSROOT/../MANIFEST" ] && grep -E '^(source|binary) ' "$SYSROOT/../MANIFEST"
     echo "gcc: $(gcc --version | head -1)"
     echo "binutils: $(ld --version | head -1)"
     (cd "$OUT/bin" && ls -l busybox dropbearmulti sftp-server && sha256sum busybox dropbearmulti sftp-server)
