@@ -100,7 +100,9 @@ static void part1(void)
 	const char *C = "consumer: ";
 	const char *P = "  producer: ";
 	volatile char *m;
-	unsigned long pos = 0, t;
+	unsigned long pos = 0, t, map;
+	long t0;
+	char c;
 
 	out_s("\n=== Part 1: producer write()s, consumer reads only through mmap() ===\n");
 	s_pipe(fds);
@@ -131,6 +133,7 @@ static void part1(void)
 		wait_child(pid);
 		return;
 	}
+	map = r;
 	m = (volatile char *) r;
 	say(C, "mmap(len=1 GiB, PROT_READ, MAP_SHARED, read end, off=0) = ");
 	out_x(r);
@@ -139,6 +142,14 @@ static void part1(void)
 	out_x(r);
 	out_s(" + p; nothing has been written yet\n");
 	pos_line(C, fds[0]);
+	say(C, "loading the byte at position 0 before anything is written: the access waits ...\n");
+	t0 = now_ms();
+	c = m[0];
+	say(C, "  -> the load returned '");
+	out_c(c);
+	out_s("' after ");
+	out_d(now_ms() - t0);
+	out_s(" ms, when the producer's first bytes arrived (page 0 now mapped)\n");
 	for (;;) {
 		unsigned long n;
 		t = pos + 1;
@@ -190,7 +201,7 @@ static void part1(void)
 	} else
 		out_s("SIGBUS, as past the end of a mapped file\n");
 	set_handler(SIGBUS, SIG_DFL, 0);
-	s_munmap(r & ~(PAGE - 1), 1UL << 30);
+	s_munmap(map, 1UL << 30);
 	s_close(fds[0]);
 	wait_child(pid);
 	say(C, "byte granularity: a second pipe, 10 bytes written, mmap(off=3, len=4):\n");
@@ -214,7 +225,7 @@ static void part2(void)
 	const char *W = "writer: ";
 	const char *R = "  reader: ";
 	char *m;
-	unsigned long pos = 0, t;
+	unsigned long pos = 0, t, map;
 
 	out_s("\n=== Part 2: writer stores through mmap() and commits, reader uses read() ===\n");
 	s_pipe(fds);
@@ -245,6 +256,7 @@ static void part2(void)
 		wait_child(pid);
 		return;
 	}
+	map = r;
 	m = (char *) r;
 	say(W, "mmap(len=64 KiB, PROT_WRITE, MAP_SHARED, write end, off=0) = ");
 	out_x(r);
@@ -279,7 +291,7 @@ static void part2(void)
 		msleep(delay);
 	}
 	say(W, "munmap() and close(): the reader sees EOF after the last byte\n");
-	s_munmap(r, XMMAP_SIZE);
+	s_munmap(map, XMMAP_SIZE);
 	s_close(fds[1]);
 	wait_child(pid);
 }

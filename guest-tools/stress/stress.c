@@ -164,6 +164,7 @@ static int bfd[MAXM][2];	/* baton pipes */
 static int repfd;		/* report pipe to the controller */
 static int episode;
 static unsigned long episode_seed;
+static unsigned long selftest;		/* stress_selftest=1: corrupt one byte on purpose */
 
 struct map {
 	unsigned long addr;	/* page aligned start */
@@ -393,8 +394,26 @@ static int do_map(unsigned long off, unsigned long len)
 	if (nmaps == MAXMAP)
 		unmap_all_of(rnd(MAXMAP));
 	r = s_mmap(0, len, prot, MAP_SHARED, dfd, off);
+	if (r == -ENOMEM && len > (16UL << 20))
+		return -1;	/* no hole of 1 GiB left in the address space: fine */
 	if (is_err(r)) {
-		error("mmap", r, off);
+		int i;
+		error("mmap", r, len);
+		if (B.printed < 20) {
+			tag();
+			out_s("  at off=");
+			out_u(off);
+			out_s(" prot=");
+			out_d(prot);
+			out_s(" maps:");
+			for (i = 0; i < nmaps; i++) {
+				out_c(' ');
+				out_x(maps[i].addr);
+				out_c('+');
+				out_u(maps[i].len);
+			}
+			out_c('\n');
+		}
 		return -1;
 	}
 	a = r;
@@ -405,6 +424,131 @@ static int do_map(unsigned long off, unsigned long len)
 	maps[nmaps].len = (len + ph + PAGE - 1) & ~(PAGE - 1);
 	B.mapped = 1;
 	return nmaps++;
+}
+
+/*
+ * A new mapping near the position of this side: anywhere in the address
+ * space, or (R-MAP-4) MAP_FIXED over the start of an existing one, which
+ * replaces that part of it.
+ */
+static void map_op(void)
+{
+	unsigned long off = B.pos + rnd(NEAR_R) - (rnd(3) ? 0 : rnd(8192));
+	unsigned long len = rnd(30) ? 1 + rnd(rnd(2) ? 65536 : 262144) : (1UL << 30);
+	unsigned long ph, a, nl;
+	long prot = side == 'W' ? PROT_READ | PROT_WRITE : PROT_READ, r;
+	int i;
+
+	for (i = 0; i < nmaps; i++)
+		if (maps[i].len > (16UL << 20))
+			len = 1 + rnd(65536);
+	if ((long) off < 0)
+		off = 0;
+	if (!nmaps || rnd(4)) {
+		do_map(off, len);
+		return;
+	}
+	i = rnd(nmaps);
+	ph = off & (PAGE - 1);
+	if (maps[i].len <= ph + 1)
+		return;
+	len = 1 + rnd(maps[i].len - ph);
+	a = maps[i].addr + ph;
+	nl = (len + ph + PAGE - 1) & ~(PAGE - 1);
+	r = s_mmap((void *) a, len, prot, MAP_SHARED | MAP_FIXED, dfd, off);
+	if (r != (long) a) {
+		error("mmap MAP_FIXED", r, a);
+		map_drop(i);	/* gone either way (R-MAP-4) */
+		return;
+	}
+	if (nl == maps[i].len) {
+		maps[i].pos = off - ph;
+		return;
+	}
+	maps[i].addr += nl;
+	maps[i].pos += nl;
+	maps[i].len -= nl;
+	if (nmaps == MAXMAP) {
+		s_munmap(a - ph, nl);
+		return;
+	}
+	maps[nmaps].addr = a - ph;
+	maps[nmaps].pos = off - ph;
+	maps[nmaps].len = nl;
+	nmaps++;
+}
+
+#define NR_msync	144
+
+/* calls the model refuses, each with its errno (docs/model.md section 9) */
+static void bad_calls(void)
+{
+	long r, e = 0;
+	unsigned long t = 0;
+	int i;
+
+	switch (rnd(7)) {
+	case 0:
+		r = s_mmap(0, 0, side == 'W' ? PROT_WRITE : PROT_READ, MAP_SHARED, dfd, B.pos);
+		e = -EINVAL;		/* R-ERR-1a */
+		break;
+	case 1:
+		r = s_mmap((void *) 0x50000001, 100, side == 'W' ? PROT_WRITE : PROT_READ,
+			MAP_SHARED | MAP_FIXED, dfd, B.pos & ~1UL);
+		e = -EINVAL;		/* R-ERR-1d */
+		break;
+	case 2:
+		r = s_mmap(0, 100, side == 'W' ? PROT_WRITE : PROT_READ, MAP_PRIVATE, dfd, B.pos);
+		e = -EINVAL;		/* R-ERR-1c */
+		break;
+	case 3:
+		if (side == 'W') {
+			t = (B.pos & ~(PAGE - 1)) + XMMAP_SIZE + 1 + rnd(5000);
+			r = s_ioctl(dfd, XMMAP_WAITSPACE, &t);
+			e = -EINVAL;	/* R-LEN-6 */
+		} else {
+			r = s_mmap(0, 100, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, B.pos);
+			e = -EACCES;	/* R-PROT-1 */
+		}
+		break;
+	case 4:
+		if (side == 'W') {
+			if (rdwr)
+				return;
+			r = s_ioctl(dfd, XMMAP_CONSUME, 0);
+			e = -EBADF;	/* R-ERR-2b */
+		} else {
+			r = s_ioctl(dfd, XMMAP_COMMIT, 0);
+			e = -EBADF;	/* R-ERR-2c */
+		}
+		break;
+	case 5:
+		if (!nmaps)
+			return;
+		i = rnd(nmaps);
+		if (side == 'R') {
+			r = s_mprotect(maps[i].addr, maps[i].len, PROT_READ | PROT_WRITE);
+			e = -EACCES;	/* R-PROT-1 */
+		} else {
+			r = sys3(NR_msync, maps[i].addr, maps[i].len, 4);
+			e = 0;		/* R-MAP-8 */
+		}
+		break;
+	default:
+		if (side == 'R') {
+			r = s_mmap(0, 100, PROT_NONE, MAP_SHARED, dfd, B.pos);
+			e = -EINVAL;	/* R-PROT-3 */
+		} else {
+			if (rdwr)
+				return;
+			r = s_mmap(0, 100, PROT_READ, MAP_SHARED, dfd, B.pos);
+			e = -EACCES;	/* R-PROT-2 */
+		}
+		break;
+	}
+	/* refused calls need not switch the pipe to mapped mode: B.mapped unchanged */
+	if (r != e)
+		error("refused call", r, e);
 }
 
 /* a mapping covering [pos, pos+n), made if needed */
@@ -942,23 +1086,15 @@ static void r_op(void)
 		r_touch_gone();
 	else if (r < 80)
 		r_touch_wait();
-	else if (r < 85) {
-		unsigned long off = B.pos + rnd(NEAR_R) - (rnd(3) ? 0 : rnd(8192));
-		unsigned long len = rnd(30) ? 1 + rnd(rnd(2) ? 65536 : 262144) : (1UL << 30);
-		int i;
-		for (i = 0; i < nmaps; i++)
-			if (maps[i].len > (16UL << 20))
-				len = 1 + rnd(65536);
-		if ((long) off < 0)
-			off = 0;
-		do_map(off, len);
-	} else if (r < 89) {
+	else if (r < 85)
+		map_op();
+	else if (r < 89) {
 		if (nmaps)
 			goto unmap;
 	} else if (r < 91)
 		op_fork();
 	else if (r < 94)
-		r_read(0);
+		bad_calls();
 	else if (r < 96)
 		op_doomed();
 	else if (r < 97 && rnd(4) == 0)
@@ -1009,6 +1145,11 @@ static void w_write(int nb)
 	int t = !nb && rnd(6) == 0;
 
 	gen(wbuf, B.pos, n, 0);
+	if (selftest && episode == 0 && B.pos < 100000 && B.pos + n > 100000) {
+		wbuf[100000 - B.pos] ^= 0x5a;	/* the reader must report position 100000 */
+		tag();
+		out_s("selftest: corrupting the byte at position 100000\n");
+	}
 	if (nb)
 		nonblock(1);
 	if (t)
@@ -1238,38 +1379,6 @@ static void w_select(void)
 		error("select: room but not writable", r, limit_of(B.kother) - B.pos);
 }
 
-static void w_errors(void)
-{
-	long r;
-	unsigned long t;
-	switch (rnd(4)) {
-	case 0:
-		t = (B.pos & ~(PAGE - 1)) + XMMAP_SIZE + 1 + rnd(5000);
-		r = s_ioctl(dfd, XMMAP_WAITSPACE, &t);
-		if (r != -EINVAL)
-			error("WAITSPACE unreachable", r, -EINVAL);
-		break;
-	case 1:
-		if (!rdwr) {
-			r = s_ioctl(dfd, XMMAP_CONSUME, 0);
-			if (r != -EBADF)
-				error("CONSUME on write end", r, -EBADF);
-		}
-		break;
-	case 2:
-		r = s_mmap(0, 0, PROT_WRITE, MAP_SHARED, dfd, B.pos);
-		if (r != -EINVAL)
-			error("mmap len 0", r, -EINVAL);
-		break;
-	case 3:
-		r = s_mmap((void *) 0x50000001, 100, PROT_WRITE, MAP_SHARED | MAP_FIXED, dfd, B.pos & ~1UL);
-		if (r != -EINVAL)
-			error("mmap MAP_FIXED phase", r, -EINVAL);
-		break;
-	}
-	B.mapped = 1;
-}
-
 static void w_op(void)
 {
 	unsigned long r;
@@ -1296,18 +1405,10 @@ static void w_op(void)
 	else if (r < 70)
 		w_touch_wait();
 	else if (r < 73)
-		w_errors();
-	else if (r < 80) {
-		unsigned long off = B.pos + rnd(NEAR_R) - (rnd(3) ? 0 : rnd(8192));
-		unsigned long len = rnd(30) ? 1 + rnd(rnd(2) ? 65536 : 262144) : (1UL << 30);
-		int i;
-		for (i = 0; i < nmaps; i++)
-			if (maps[i].len > (16UL << 20))
-				len = 1 + rnd(65536);
-		if ((long) off < 0)
-			off = 0;
-		do_map(off, len);
-	} else if (r < 85) {
+		bad_calls();
+	else if (r < 80)
+		map_op();
+	else if (r < 85) {
 		if (nmaps)
 			unmap_all_of(rnd(nmaps));
 	} else if (r < 86)
@@ -1690,6 +1791,7 @@ int main(int argc, char **argv, char **envp)
 	warm = env_ul("stress_warmup", 3000);
 	verbose = env_ul("stress_verbose", 0);
 	timeout_s = env_ul("stress_timeout", 120);
+	selftest = env_ul("stress_selftest", 0);
 	only = env("stress_episode") ? (long) env_ul("stress_episode", 0) : -1;
 	out_s("stress: seed=");
 	out_u(seed);
@@ -1714,7 +1816,7 @@ int main(int argc, char **argv, char **envp)
 		summary(0, 0, 0, -1, -1, "FAIL");
 		goto out;
 	}
-	if (warm && only < 0) {
+	if (warm) {
 		run_all(seed ^ 0x77777777UL, warm, -1, &t, 0);
 		out_s("stress: warm-up done: ");
 		out_u(t.ops);
