@@ -232,6 +232,35 @@ def shell(c, variant="vanilla", clock="tcg"):  # type: ignore[no-untyped-def]
         interactive(ch)
 
 
+@task(iterable=["allow_unverified"],
+      help={"ops": "operations (default 100000)", "seed": "random seed (default 1); a failing seed replays",
+            "variant": "kernel variant (default xmmap)", "clock": CLOCK_HELP, "allow_unverified": ALLOW_HELP})
+@lab_task
+def stress(c, ops=100000, seed=1, variant="xmmap", clock="tcg", allow_unverified=None):  # type: ignore[no-untyped-def]
+    """Random interleavings of mapped and classic pipe/FIFO access, every byte checked."""
+    from harness.pipeline import stress as run
+    from harness.stress import StressFailed
+
+    r = run(settings_mod.load(), variant, int(ops), int(seed), clock, _opts(None, allow_unverified), _say)
+    s, d = r.summary, r.detail
+    print(f"stress seed={s.get('seed')} ops={s.get('ops')}: {s.get('mismatches')} mismatches, "
+          f"{s.get('sigbus_unexpected')} unexpected SIGBUS, {d.get('errors', '?')} errors, "
+          f"{d.get('hangs', '?')} hangs; "
+          f"free memory {s.get('mem_before')} -> {s.get('mem_after')}; verdict {s.get('verdict')} ({r.seconds:.0f} s)")
+    if not r.ok:
+        raise StressFailed(f"stress failed; replay with: ./inv stress --ops {ops} --seed {seed} --clock icount "
+                           f"(console: {r.console})")
+
+
+@task(iterable=["allow_unverified"], help={"variant": "kernel variant (default xmmap)", "allow_unverified": ALLOW_HELP})
+@lab_task
+def demo(c, variant="xmmap", allow_unverified=None):  # type: ignore[no-untyped-def]
+    """Show a mapped pipe at work, step by step, in a 2.0.36 guest."""
+    from harness.pipeline import demo as run
+
+    print(run(settings_mod.load(), variant, _opts(None, allow_unverified), _say))
+
+
 @task(help={"k": "only tests matching this pytest -k expression", "integration": "run only the integration tests"})
 def test(c, k=None, integration=False):  # type: ignore[no-untyped-def]
     """Lint (ruff) and run the test suite (unit, and integration where sources are present)."""
@@ -262,4 +291,4 @@ def pin_source(c, name, tree):  # type: ignore[no-untyped-def]
 
 
 ns = Collection(fetch, toolchain, build, boot_smoke, image, boot, run, push, pull, console, shell, conformance,
-                replicate, test, lint, pin_source)
+                stress, demo, replicate, test, lint, pin_source)

@@ -107,3 +107,24 @@ def guest_image(settings: Settings, variant: str, opts: Options, say: Say):  # n
     kb = build_kernel(settings, variant, opts, say)
     img = image.ensure(settings, opts.engine, say)
     return session.GuestImage(kb.bzimage, img.path, img.host_key)
+
+
+def stress(settings: Settings, variant: str, ops: int, seed: int, clock: str, opts: Options, say: Say):  # noqa: ANN201
+    from harness import initrun
+    from harness import stress as stress_mod
+
+    kb = build_kernel(settings, variant, opts, say)
+    tools = guest_tools(settings)
+    work = initrun.scratch(settings.build, f"stress-{variant}-seed{seed}")
+    say(f"stress: {ops} operations, seed {seed}, on {variant} ({clock}; console: {work / 'console.log'})")
+    return stress_mod.run_stress(kb.bzimage, tools, ops, seed, work, settings.timeout(60 + ops / 1000 * 3), clock)
+
+
+def demo(settings: Settings, variant: str, opts: Options, say: Say) -> str:
+    from harness import initrun
+    from harness import stress as stress_mod
+
+    kb = build_kernel(settings, variant, opts, say)
+    tools = guest_tools(settings)
+    work = initrun.scratch(settings.build, f"demo-{variant}")
+    return stress_mod.run_demo(kb.bzimage, tools, work, settings.timeout(300))

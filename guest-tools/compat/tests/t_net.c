@@ -22,6 +22,10 @@ int main(void)
 	      ntohs(a.sin_port));
 	c = socket(AF_INET, SOCK_STREAM, 0);
 	CHECK(connect(c, (struct sockaddr *)&a, sizeof a) == 0, "connect");
+	if (t_fail) { /* no usable loopback (e.g. a network namespace with lo down) */
+		printf("# no loopback network: stopping here\n");
+		return t_done();
+	}
 	s = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	CHECK(s >= 0 && (fcntl(s, F_GETFL) & O_NONBLOCK) && (fcntl(s, F_GETFD) & FD_CLOEXEC), "accept4 flags");
 	CHECK(recv(s, buf, sizeof buf, 0) == -1 && errno == EAGAIN, "non-blocking recv: EAGAIN");

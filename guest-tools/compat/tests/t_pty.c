@@ -23,7 +23,11 @@ int main(void)
 	} else { /* a modern host: no BSD ptys; Unix98 ptys through musl */
 		CHECK(openpty(&m, &s, name, NULL, NULL) == -1 && errno == ENOENT, "openpty: no BSD ptys here");
 		m = posix_openpt(O_RDWR | O_NOCTTY);
-		CHECK(m >= 0 && grantpt(m) == 0 && unlockpt(m) == 0, "posix_openpt");
+		if (m < 0) { /* e.g. a chroot without devpts */
+			printf("# skip: no Unix98 ptys here (%s)\n", strerror(errno));
+			return t_done();
+		}
+		CHECK(grantpt(m) == 0 && unlockpt(m) == 0, "posix_openpt");
 		char *pn = ptsname(m);
 		s = open(pn, O_RDWR | O_NOCTTY);
 		tn = ttyname(s);
