@@ -413,6 +413,21 @@ __attribute__((noinline)) static long symlinkat_call(const char *target, int dir
 	return r < 0 ? r : raw2(K_symlink, target, p);
 }
 
+/*
+ * mkdir: 2.0.36 answers a path whose last component is empty ("/", "dir/") with
+ * ENOENT even when the directory exists.  Programs that make a chain of
+ * directories (busybox mkdir -p starts with "/") need today's EEXIST there.
+ */
+static long sys_mkdir(const char *p, long mode)
+{
+	struct k_stat st;
+	long r = raw2(K_mkdir, p, mode);
+
+	if (r == -ENOENT && raw2(K_stat, p, &st) == 0)
+		return -EEXIST;
+	return r;
+}
+
 __attribute__((noinline)) static long at_call(long nr, long a, long b, long c, long d, long e)
 {
 	char buf[PATHBUF], buf2[PATHBUF];
@@ -427,7 +442,7 @@ __attribute__((noinline)) static long at_call(long nr, long a, long b, long c, l
 	case 299: /* futimesat(dirfd, path, tv) */
 		return sys_utimes(p, (const struct k_timeval *)c);
 	case 296: /* mkdirat */
-		return raw2(K_mkdir, p, c);
+		return sys_mkdir(p, c);
 	case 297: /* mknodat */
 		return raw3(K_mknod, p, c, d);
 	case 298: /* fchownat(dirfd, path, uid, gid, flags) */
@@ -458,6 +473,8 @@ long compat_fs_call(long nr, long a, long b, long c, long d, long e, long f, int
 	switch (nr) {
 	case 5: /* open */
 		return sys_open((const char *)a, b, c);
+	case 39: /* mkdir */
+		return sys_mkdir((const char *)a, b);
 	case 295: case 296: case 297: case 298: case 299: case 301: case 302: case 303:
 	case 305: case 306: case 307: case 439:
 		return at_call(nr, a, b, c, d, e);

@@ -38,6 +38,7 @@ int main(void)
 	closedir(d);
 	CHECK(n == 200 && !bad, "readdir returns each of them once (%d)", n);
 	CHECK(mkdir("sub", 0755) == 0 && mkdir("sub/deeper", 0755) == 0 && chdir("sub/deeper") == 0, "nested dirs");
+	CHECK(mkdir("/", 0755) == -1 && errno == EEXIST, "mkdir(\"/\") is EEXIST (mkdir -p)");
 	snprintf(name, sizeof name, "%s/sub/deeper", dir);
 	CHECK(getcwd(cwd, sizeof cwd) && !strcmp(cwd, name), "getcwd = %s", cwd);
 	CHECK(getcwd(cwd, 5) == NULL && errno == ERANGE, "getcwd ERANGE");
