@@ -261,6 +261,19 @@ def demo(c, variant="xmmap", allow_unverified=None):  # type: ignore[no-untyped-
     print(run(settings_mod.load(), variant, _opts(None, allow_unverified), _say))
 
 
+@task(name="bench-channel", help={"boots": "boots to time (default 5)", "variant": VARIANT_HELP})
+@lab_task
+def bench_channel(c, boots=5, variant="vanilla"):  # type: ignore[no-untyped-def]
+    """Benchmark the guest channel: boot to SSH, round trips, SFTP and the data-disk route."""
+    from harness import channelbench
+
+    r = channelbench.run(settings_mod.load(), _guest(variant), _say, boots=int(boots))
+    print(f"boot to SSH median {r['boot_to_ssh_median_s']:.2f} s; "
+          f"round trip median {r['round_trip_median_ms']:.1f} ms; "
+          f"{r['failures']} failures in {r['streak']}; SFTP {r['sftp_upload_mib_s']:.2f} MiB/s; "
+          f"data disk {r['data_disk_mib_s']:.2f} MiB/s; goals met: {r['goals_met']}")
+
+
 @task(help={"k": "only tests matching this pytest -k expression", "integration": "run only the integration tests"})
 def test(c, k=None, integration=False):  # type: ignore[no-untyped-def]
     """Lint (ruff) and run the test suite (unit, and integration where sources are present)."""
@@ -291,4 +304,4 @@ def pin_source(c, name, tree):  # type: ignore[no-untyped-def]
 
 
 ns = Collection(fetch, toolchain, build, boot_smoke, image, boot, run, push, pull, console, shell, conformance,
-                stress, demo, replicate, test, lint, pin_source)
+                stress, demo, bench_channel, replicate, test, lint, pin_source)

@@ -39,7 +39,7 @@ def state_file(settings: Settings) -> Path:
     return settings.build / "vm" / "running.json"
 
 
-def _running(settings: Settings) -> dict[str, object] | None:
+def _running(settings: Settings) -> dict[str, str | int] | None:
     f = state_file(settings)
     if not f.exists():
         return None
@@ -54,9 +54,11 @@ def _running(settings: Settings) -> dict[str, object] | None:
 
 @contextlib.contextmanager
 def machine(settings: Settings, image: GuestImage, clock: str = "tcg", port: int | None = None,
-            name: str = "transient", snapshot: bool = True) -> Iterator[tuple[vm.Machine, Channel]]:
+            name: str = "transient", snapshot: bool = True,
+            data_disk: Path | None = None) -> Iterator[tuple[vm.Machine, Channel]]:
     """Boot a machine, wait for SSH, yield it with a connected channel; stop it afterwards."""
-    spec = vm.MachineSpec(image.kernel, image.rootfs, clock=clock, port=port, snapshot=snapshot)
+    spec = vm.MachineSpec(image.kernel, image.rootfs, clock=clock, port=port, snapshot=snapshot,
+                          data_disk=data_disk)
     workdir = settings.build / "vm" / f"{name}-{os.getpid()}"
     with vm.Machine(spec, workdir, settings.timeout_multiplier) as m:
         m.wait_ready(READY_TIMEOUT)
@@ -71,7 +73,7 @@ def channel(settings: Settings, image: GuestImage, clock: str = "tcg") -> Iterat
     """A channel to the running machine if there is one, else to a transient machine."""
     st = _running(settings)
     if st is not None:
-        with Channel(int(st["port"]), keys.client_key(settings.state), Path(str(st["known_hosts"]))) as ch:  # type: ignore[arg-type]
+        with Channel(int(st["port"]), keys.client_key(settings.state), Path(str(st["known_hosts"]))) as ch:
             yield ch
         return
     with machine(settings, image, clock) as (_, ch):

@@ -68,8 +68,9 @@ def base_argv(kernel: Path, append: str, console_log: Path) -> list[str]:
     return [
         qemu_binary(), "-M", MACHINE, "-cpu", CPU, "-m", str(MEMORY_MB), "-accel", "tcg",
         "-kernel", str(kernel), "-append", append,
-        # a VGA stays: 2.0.36 starts its serial echo of printk only when it finds one
-        "-display", "none", "-monitor", "none", "-no-reboot",
+        # -nodefaults drops the CD-ROM and floppy 2.0 would spend seconds probing; the VGA
+        # is added back because 2.0.36 starts its serial echo of printk only when it finds one
+        "-nodefaults", "-vga", "std", "-display", "none", "-monitor", "none", "-no-reboot",
         "-serial", f"file:{console_log}",
     ]
 
@@ -135,6 +136,7 @@ class MachineSpec:
     memory_mb: int = MEMORY_MB
     append: str = "root=/dev/hda"
     port: int | None = None  # host port forwarded to guest port 22; None: a free one
+    data_disk: Path | None = None  # raw image attached read-only as /dev/hdb: bulk data in
 
 
 def check_rootfs(path: Path) -> None:
@@ -170,8 +172,10 @@ def machine_argv(spec: MachineSpec, console_log: Path, qmp_socket: Path, port: i
     drive = f"file={spec.rootfs},format=raw,if=ide,index=0,media=disk"
     if spec.snapshot:
         drive += ",snapshot=on"
+    argv += ["-drive", drive]
+    if spec.data_disk is not None:
+        argv += ["-drive", f"file={spec.data_disk},format=raw,if=ide,index=1,media=disk,snapshot=on"]
     argv += [
-        "-drive", drive,
         "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:22",
         # 2.0 knows no e1000 (QEMU's default): name the NIC, at the ISA address 2.0 probes
         "-device", "ne2k_isa,netdev=n0,iobase=0x300,irq=9",
@@ -202,6 +206,7 @@ class Machine:
         self._spawn: contextlib.AbstractContextManager[subprocess.Popen[bytes]] | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self._console_mark = 0
+        self.ready_seconds = 0.0
 
     # lifecycle -------------------------------------------------------------------------
     def start(self) -> Machine:
@@ -219,6 +224,7 @@ class Machine:
         record = {"qemu_version": qemu_version(), "argv": self.argv, "port": self.port, "clock": self.spec.clock,
                   "host_cpus": os.cpu_count(), "loadavg": os.getloadavg()}
         (self.workdir / "machine.json").write_text(json.dumps(record, indent=2) + "\n")
+        self.started = time.monotonic()
         self._spawn = proc.spawned(self.argv, log=self.workdir / "qemu.log", die_with_parent=True)
         self.process = self._spawn.__enter__()
         return self
@@ -281,6 +287,7 @@ class Machine:
             if panic:
                 raise BootError(f"kernel panic at boot: {panic.group(0).strip()}", self.console_tail())
             if ssh_banner(self.port):
+                self.ready_seconds = time.monotonic() - self.started
                 return time.monotonic() - t0
             time.sleep(0.1)
         raise BootError(f"guest not ready (no SSH banner) within {timeout * self.mult:.0f} s", self.console_tail())

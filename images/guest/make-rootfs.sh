@@ -154,6 +154,7 @@ console c 5 1 0600
 tty1 c 4 1 0620
 ttyS0 c 4 64 0660
 hda b 3 0 0660
+hdb b 3 64 0660
 ptyp0 c 2 0 0666
 ptyp1 c 2 1 0666
 ptyp2 c 2 2 0666
