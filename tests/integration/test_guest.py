@@ -15,7 +15,7 @@ from harness import image, keys, pipeline, session, vm
 from harness.errors import BootError, ConfigError
 from harness.guest import Channel, GuestTimeout, HostKeyMismatch, write_known_hosts
 from harness.pipeline import Options
-from harness.settings import Settings
+from harness.settings import REPO, Settings
 
 
 @pytest.fixture(scope="module")
@@ -118,4 +118,57 @@ def test_both_clock_modes_boot(real: Settings, guest_image: session.GuestImage, 
         assert ch.run("uname -r").text.strip() == "2.0.36"
         assert ("-icount" in m.argv) == (clock == "icount")
         work = m.workdir
+    assert qemu_pids_of(work) == []
+
+
+def test_interactive_shell_gets_a_bsd_pty(booted: tuple[vm.Machine, Channel]) -> None:
+    chan = booted[1].client.get_transport().open_session()  # type: ignore[union-attr]
+    chan.get_pty(term="vt100", width=80, height=24)
+    chan.invoke_shell()
+    chan.sendall(b"tty; echo done-$((6*7)); exit\n")
+    chan.settimeout(20)
+    out = b""
+    while b"done-42" not in out:
+        chunk = chan.recv(4096)
+        if not chunk:
+            break
+        out += chunk
+    chan.close()
+    assert b"/dev/ttyp" in out and b"done-42" in out
+
+
+def test_no_passwords_in_the_image(booted: tuple[vm.Machine, Channel]) -> None:
+    ch = booted[1]
+    assert ch.run("cat /etc/passwd").text.split(":")[1] == "x"
+    assert ch.run("test -e /etc/shadow").status == 1
+    import paramiko
+
+    t = paramiko.Transport(("127.0.0.1", booted[0].port))
+    try:
+        t.start_client(timeout=10)
+        with pytest.raises(paramiko.AuthenticationException):
+            t.auth_password("root", "root")
+    finally:
+        t.close()
+
+
+def test_killed_task_leaves_no_qemu(real: Settings, guest_image: session.GuestImage) -> None:
+    """kill -9 of the lab process while a guest runs: QEMU must die with it (PDEATHSIG)."""
+    import sys
+    import time
+
+    code = (f"import sys, time; sys.path.insert(0, {str(REPO)!r})\n"
+            "from harness import settings, session\n"
+            f"img = session.GuestImage(*map(__import__('pathlib').Path, {[str(guest_image.kernel), str(guest_image.rootfs)]!r}), {guest_image.host_key!r})\n"
+            "with session.machine(settings.load(), img, name='killed') as (m, ch):\n"
+            "    print('UP', flush=True); time.sleep(600)\n")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert p.stdout is not None and p.stdout.readline().strip() == "UP"
+    work = real.build / "vm" / f"killed-{p.pid}"
+    assert qemu_pids_of(work)
+    p.kill()
+    p.wait()
+    deadline = time.monotonic() + 10
+    while qemu_pids_of(work) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert qemu_pids_of(work) == []
