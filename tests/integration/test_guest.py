@@ -157,9 +157,10 @@ def test_killed_task_leaves_no_qemu(real: Settings, guest_image: session.GuestIm
     import sys
     import time
 
-    code = (f"import sys, time; sys.path.insert(0, {str(REPO)!r})\n"
+    kernel, rootfs, host_key = str(guest_image.kernel), str(guest_image.rootfs), guest_image.host_key
+    code = (f"import sys, time; from pathlib import Path; sys.path.insert(0, {str(REPO)!r})\n"
             "from harness import settings, session\n"
-            f"img = session.GuestImage(*map(__import__('pathlib').Path, {[str(guest_image.kernel), str(guest_image.rootfs)]!r}), {guest_image.host_key!r})\n"
+            f"img = session.GuestImage(Path({kernel!r}), Path({rootfs!r}), {host_key!r})\n"
             "with session.machine(settings.load(), img, name='killed') as (m, ch):\n"
             "    print('UP', flush=True); time.sleep(600)\n")
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
