@@ -6,6 +6,7 @@ Run ``./inv --list`` for the list; ``./inv <task> --help`` for a task's options.
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,14 @@ from invoke.exceptions import Exit
 
 from harness import settings as settings_mod
 from harness.errors import HarnessError
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM (a killed task) unwinds like Ctrl-C, so every machine and temp file is cleaned up."""
+    raise KeyboardInterrupt
+
+
+signal.signal(signal.SIGTERM, _terminate)
 
 
 def _say(msg: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ def machine(settings: Settings, image: GuestImage, clock: str = "tcg", port: int
         write_known_hosts(known, m.port, image.host_key)
         with Channel(m.port, keys.client_key(settings.state), known) as ch:
             yield m, ch
+    # kept only when something went wrong (the console is evidence); gone after a clean run
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 @contextlib.contextmanager
