@@ -283,6 +283,24 @@ def bench_channel(c, boots=5, variant="vanilla"):  # type: ignore[no-untyped-def
           f"data disk {r['data_disk_mib_s']:.2f} MiB/s; goals met: {r['goals_met']}")
 
 
+@task(name="bench-pipe", iterable=["allow_unverified"],
+      help={"variant": "kernel variant (default xmmap)", "clock": CLOCK_HELP, "allow_unverified": ALLOW_HELP})
+@lab_task
+def bench_pipe(c, variant="xmmap", clock="tcg", allow_unverified=None):  # type: ignore[no-untyped-def]
+    """Pipe throughput, read()/write() against mmap, at 4 KiB and 64 KiB chunks (a benchmark)."""
+    import statistics
+
+    from harness.pipeline import pipe_bench
+
+    rates = pipe_bench(settings_mod.load(), variant, clock, _opts(None, allow_unverified), _say)
+    cells: dict[tuple[str, int], list[float]] = {}
+    for r in rates:
+        cells.setdefault((r.method, r.chunk), []).append(r.mib_s)
+    for (method, chunk), v in sorted(cells.items()):
+        print(f"{variant:8} {clock:6} {method:5} chunk {chunk:6}: median {statistics.median(v):7.1f} MiB/s "
+              f"(runs: {', '.join(f'{x:.1f}' for x in v)})")
+
+
 @task(help={"k": "only tests matching this pytest -k expression", "integration": "run only the integration tests"})
 def test(c, k=None, integration=False):  # type: ignore[no-untyped-def]
     """Lint (ruff) and run the test suite (unit, and integration where sources are present)."""
@@ -313,4 +331,4 @@ def pin_source(c, name, tree):  # type: ignore[no-untyped-def]
 
 
 ns = Collection(fetch, toolchain, build, boot_smoke, image, boot, run, push, pull, console, shell, conformance,
-                stress, demo, bench_channel, replicate, test, lint, pin_source)
+                stress, demo, bench_channel, bench_pipe, replicate, test, lint, pin_source)

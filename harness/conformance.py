@@ -65,3 +65,22 @@ def run(kernel: Path, variant: str, tools: Path, work: Path, timeout: float, clo
     r = initrun.run(kernel, tools / "runner", {}, work, timeout, clock)
     cases, summary = parse(r.console)
     return Result(variant, cases, summary, r.seconds, r.log)
+
+
+BENCH = re.compile(r"^BENCH (\w+)\s+chunk=(\d+) bytes=(\d+) ms=(\d+) KiB/s=(\d+)", re.M)
+
+
+@dataclass(frozen=True)
+class PipeRate:
+    method: str  # rw (read/write) or mmap
+    chunk: int
+    mib_s: float
+
+
+def pipe_bench(kernel: Path, tools: Path, work: Path, timeout: float, clock: str) -> list[PipeRate]:
+    """The runner's throughput measurement (32 MiB through a pipe, 3 rounds per cell)."""
+    r = initrun.run(kernel, tools / "runner", {"conformance_bench": "1"}, work, timeout, clock)
+    rates = [PipeRate(m.group(1), int(m.group(2)), int(m.group(5)) / 1024) for m in BENCH.finditer(r.console)]
+    if not rates:
+        raise ConformanceFailed("the runner printed no BENCH lines", r.console[-2000:])
+    return rates

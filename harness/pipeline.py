@@ -128,3 +128,13 @@ def demo(settings: Settings, variant: str, opts: Options, say: Say) -> str:
     tools = guest_tools(settings)
     work = initrun.scratch(settings.build, f"demo-{variant}")
     return stress_mod.run_demo(kb.bzimage, tools, work, settings.timeout(300))
+
+
+def pipe_bench(settings: Settings, variant: str, clock: str, opts: Options, say: Say):  # noqa: ANN201
+    from harness import conformance as conf
+    from harness import initrun
+
+    kb = build_kernel(settings, variant, opts, say)
+    work = initrun.scratch(settings.build, f"pipebench-{variant}-{clock}")
+    say(f"bench-pipe: {variant} ({clock}; console: {work / 'console.log'})")
+    return conf.pipe_bench(kb.bzimage, guest_tools(settings), work, settings.timeout(1200), clock)
