@@ -13,6 +13,8 @@
  *   stress_episode=E  run only episode E (replay of one failing episode)
  *   stress_verbose=1  one line per episode
  *   stress_timeout=T  seconds an episode may take before it counts as hung
+ *   stress_selftest=1 corrupt the byte at position 100000 of every stream
+ *                     of the measured run: the verdict must be FAIL
  *
  * The run is a sequence of episodes.  Each episode is one stream, a pipe
  * or the FIFO /stress-fifo, with a reader side and a writer side running
@@ -34,6 +36,11 @@
  * left is < 4096 bytes (buffered > 56 KiB), the reader only ever blocks
  * for positions below rpos + 32 KiB (buffered < 32 KiB).
  *
+ * Failures are counted in the baton and, independently of it, on a tally
+ * pipe to the controller (see tally()), so none is lost when a process
+ * dies or an episode hangs.  The counts (mismatches, sigbus_unexpected,
+ * errors, hangs) are those of the warm-up round and of the measured run.
+ *
  * Output: progress lines, MISMATCH/ERROR lines, then exactly one line
  *   STRESS seed=S ops=N mismatches=M sigbus_unexpected=K mem_before=A mem_after=B verdict=OK|FAIL|REFUSED
  * and the machine is powered off.
@@ -49,6 +56,7 @@
 #define ECHILD_		10
 #define NR_setitimer	104
 #define NR_execve_	11
+#define SELFTEST_POS	100000UL	/* stress_selftest=1: the byte corrupted in each stream */
 
 static const char *fifo_path = "/stress-fifo";
 
@@ -165,6 +173,48 @@ static int repfd;		/* report pipe to the controller */
 static int episode;
 static unsigned long episode_seed;
 static unsigned long selftest;		/* stress_selftest=1: corrupt one byte on purpose */
+static int measuring;			/* in the measured run (not the warm-up) */
+static int tallyfd = -1;		/* tally pipe to the controller */
+
+/* does [pos, pos+n) hold the byte the self-test corrupts? */
+static int selftest_in(unsigned long pos, unsigned long n)
+{
+	return selftest && measuring && pos <= SELFTEST_POS && pos + n > SELFTEST_POS;
+}
+
+/*
+ * What a writer puts into the stream.  With stress_selftest=1 the byte at
+ * position SELFTEST_POS of every stream of the measured run (not of the
+ * warm-up) is corrupted every time it is produced, by write() or by a
+ * store through a mapping, so the reader must report it, whichever path
+ * carries it (r_consume looks at the bytes of a consume that covers it).
+ */
+static void wgen(unsigned char *b, unsigned long pos, unsigned long n)
+{
+	gen(b, pos, n, 0);
+	if (selftest_in(pos, n))
+		b[SELFTEST_POS - pos] ^= 0x5a;
+}
+
+/*
+ * Every failure is counted twice: in the baton (exact, but lost with the
+ * baton if its holder dies or the episode hangs) and as one byte
+ * (M mismatch, E error, S unexpected SIGBUS, F fatal: the process dies)
+ * on the tally pipe, which the controller drains after the episode.  The
+ * controller takes the larger of the two counts, so a failure seen by any
+ * process of the episode is counted even if its baton never comes back.
+ * The pipe is non-blocking: if it fills up (4096 failures) the baton
+ * counts, which are then the larger, still hold.
+ */
+static void tally(char c)
+{
+	long r;
+	if (tallyfd < 0)
+		return;
+	do
+		r = s_write(tallyfd, &c, 1);
+	while (r == -EINTR);
+}
 
 struct map {
 	unsigned long addr;	/* page aligned start */
@@ -212,6 +262,7 @@ static void tag(void)
 static void error(const char *what, long v, long w)
 {
 	B.errs++;
+	tally('E');
 	if (B.printed++ < 20) {
 		tag();
 		out_s("ERROR ");
@@ -227,6 +278,7 @@ static void error(const char *what, long v, long w)
 static void mismatch(const char *path, unsigned long p, unsigned char got)
 {
 	B.mism++;
+	tally('M');
 	if (B.printed++ < 20) {
 		tag();
 		out_s("MISMATCH path=");
@@ -239,6 +291,12 @@ static void mismatch(const char *path, unsigned long p, unsigned char got)
 		out_u(got);
 		out_c('\n');
 	}
+}
+
+static void sigbus_unexpected(void)
+{
+	B.sbu++;
+	tally('S');
 }
 
 static long check_buf(const unsigned char *b, unsigned long pos, unsigned long n, const char *path)
@@ -265,6 +323,7 @@ static long check_buf(const unsigned char *b, unsigned long pos, unsigned long n
 static long jb[6];
 static volatile int in_touch;
 static volatile unsigned long tpage;	/* stream position of the page being touched */
+static volatile unsigned long taddr;	/* an address in that page */
 static volatile unsigned long alarms;
 
 static void on_bus(int s)
@@ -273,12 +332,14 @@ static void on_bus(int s)
 		in_touch = 0;
 		xlongjmp(jb, 1);
 	}
+	tally('F');
 	out_s("stress: SIGBUS outside a mapped access\n");
 	s_exit(97);
 }
 
 static void on_segv(int s)
 {
+	tally('F');
 	tag();
 	out_s("ERROR SIGSEGV\n");
 	s_exit(98);
@@ -546,7 +607,7 @@ static void bad_calls(void)
 		}
 		break;
 	}
-	/* refused calls need not switch the pipe to mapped mode: B.mapped unchanged */
+	/* refused calls do not switch the pipe to mapped mode (R-MODE-1): B.mapped unchanged */
 	if (r != e)
 		error("refused call", r, e);
 }
@@ -567,12 +628,26 @@ static int need_map(unsigned long pos, unsigned long n)
 /*
  * Touch [q, q+n) through mapping m: load and check bytes in [cbeg, cend)
  * (committed before the access and not consumed), bytes below cbeg
- * (consumed, in a page still mapped: the pattern or 0, since switching to
- * mapped mode clears the consumed part of the ring page), or store
+ * (consumed, in a page still mapped: unspecified by R-CONS-3; the reference
+ * implementation shows the pattern or 0, since switching to mapped mode
+ * clears the consumed part of the ring page), or store
  * (pattern or garbage).  Returns
- * -1, or the stream position of the page that gave SIGBUS (the mapping is
- * then unmapped: 2.0 leaves the bad page in it).
+ * -1, or the stream position of the page that gave SIGBUS.  A page that
+ * gave SIGBUS must give it again on the next touch (R-EOF-1, R-EOF-4,
+ * R-WAIT-4: the pte stays empty; stock 2.0 would map BAD_PAGE, which reads
+ * as zeroes without a signal): touch() checks that, then unmaps the
+ * mapping, as R-EOF-1 tells a program to.
  */
+static int faults_again(unsigned long a)
+{
+	if (xsetjmp(jb))
+		return 1;		/* on_bus cleared in_touch */
+	in_touch = 1;
+	(void) *(volatile unsigned char *) a;
+	in_touch = 0;
+	return 0;
+}
+
 static long touch(int m, unsigned long q, unsigned long n, unsigned long cbeg, unsigned long cend, int store)
 {
 	static volatile unsigned long p;
@@ -586,6 +661,8 @@ static long touch(int m, unsigned long q, unsigned long n, unsigned long cbeg, u
 	if (xsetjmp(jb)) {
 		long pg = tpage;
 		in_touch = 0;
+		if (!faults_again(taddr))
+			error("second touch of a page that gave SIGBUS did not fault", pg, 0);
 		unmap_all_of(mm);
 		return pg;
 	}
@@ -596,8 +673,12 @@ static long touch(int m, unsigned long q, unsigned long n, unsigned long cbeg, u
 		if (k > end - p)
 			k = end - p;
 		tpage = p & ~(PAGE - 1);
+		taddr = (unsigned long) a;
 		if (store) {
-			gen(ref, p, k, store == 2);
+			if (store == 2)
+				gen(ref, p, k, 1);
+			else
+				wgen(ref, p, k);
 			for (i = 0; i < k; i++)
 				a[i] = ref[i];
 		} else {
@@ -635,6 +716,7 @@ static void send_baton(int to, long cmd)
 		r = s_write(bfd[to][1], &b, sizeof(b));
 	while (r == -EINTR);
 	if (r != sizeof(b)) {
+		tally('F');
 		out_s("stress: baton write failed\n");
 		s_exit(96);
 	}
@@ -648,6 +730,7 @@ static void recv_baton(void)
 		if (r == -EINTR)
 			continue;
 		if (r <= 0) {
+			tally('F');
 			out_s("stress: baton read failed\n");
 			s_exit(95);
 		}
@@ -859,7 +942,7 @@ static void r_consume(void)
 {
 	unsigned long avail = B.kother - B.pos, n;
 	long r;
-	int m;
+	int m, look;
 
 	if (rnd(20) == 0) {
 		r = s_ioctl(dfd, XMMAP_CONSUME, XMMAP_SIZE + 1 + rnd(1000));
@@ -869,11 +952,14 @@ static void r_consume(void)
 		return;
 	}
 	n = avail ? (rnd(4) == 0 ? avail : 1 + rnd(avail)) : 0;
-	if (n && rnd(4)) {
+	look = n && rnd(4);
+	if (selftest_in(B.pos, n))
+		look = 1;	/* the self-test's byte must not go unseen */
+	if (look) {
 		/* a mapped consumer: look at the bytes, then consume them */
-		m = need_map(B.pos, n);
+		m = need_map(B.pos, n);		/* fails only with an error counted */
 		if (m >= 0 && touch(m, B.pos, n, B.pos, B.kother, 0) >= 0)
-			B.sbu++;
+			sigbus_unexpected();
 	}
 	r = s_ioctl(dfd, XMMAP_CONSUME, n);
 	B.mapped = 1;
@@ -905,7 +991,7 @@ static void r_touch(void)
 		return;
 	pg = touch(m, q, n, B.pos, B.kother, 0);
 	if (pg >= 0) {
-		B.sbu++;
+		sigbus_unexpected();
 		tag();
 		out_s("ERROR unexpected SIGBUS at committed page ");
 		out_u(pg);
@@ -967,7 +1053,7 @@ static void r_touch_wait(void)
 		if ((p.flags & XMMAP_F_NOWRITERS) && (long) (p.wpos - (q & ~(PAGE - 1))) <= 0)
 			B.sbx++;
 		else {
-			B.sbu++;
+			sigbus_unexpected();
 			tag();
 			out_s("ERROR SIGBUS waiting for page ");
 			out_u(pg);
@@ -1144,12 +1230,7 @@ static void w_write(int nb)
 	unsigned long done = 0;
 	int t = !nb && rnd(6) == 0;
 
-	gen(wbuf, B.pos, n, 0);
-	if (selftest && episode == 0 && B.pos < 100000 && B.pos + n > 100000) {
-		wbuf[100000 - B.pos] ^= 0x5a;	/* the reader must report position 100000 */
-		tag();
-		out_s("selftest: corrupting the byte at position 100000\n");
-	}
+	wgen(wbuf, B.pos, n);
 	if (nb)
 		nonblock(1);
 	if (t)
@@ -1238,7 +1319,7 @@ static void w_commit(void)
 		return;
 	pg = touch(m, B.pos, k, 0, 0, 1);
 	if (pg >= 0) {
-		B.sbu++;
+		sigbus_unexpected();
 		tag();
 		out_s("ERROR SIGBUS storing at page ");
 		out_u(pg);
@@ -1251,7 +1332,7 @@ static void w_commit(void)
 		extra = 1 + rnd(extra > 8192 ? 8192 : extra);
 		m = need_map(B.pos + k, extra);
 		if (m >= 0 && touch(m, B.pos + k, extra, 0, 0, rnd(3) ? 1 : 2) >= 0)
-			B.sbu++;
+			sigbus_unexpected();
 	}
 	c1 = rnd(3) == 0 ? rnd(k + 1) : k;
 	r = s_ioctl(dfd, XMMAP_COMMIT, c1);
@@ -1284,7 +1365,7 @@ static void w_garbage(void)
 	k = 1 + rnd(room > 8192 ? 8192 : room);
 	m = need_map(B.pos, k);
 	if (m >= 0 && touch(m, B.pos, k, 0, 0, 2) >= 0)
-		B.sbu++;
+		sigbus_unexpected();
 }
 
 static void w_touch(void)
@@ -1310,7 +1391,7 @@ static void w_touch(void)
 		if ((long) (p.rpos - (pg + PAGE)) >= 0)
 			B.sbx++;
 		else {
-			B.sbu++;
+			sigbus_unexpected();
 			tag();
 			out_s("ERROR SIGBUS on unconsumed page ");
 			out_u(pg);
@@ -1346,7 +1427,7 @@ static void w_touch_wait(void)
 	B.waits++;
 	check_pos(&p);
 	if (pg >= 0) {
-		B.sbu++;
+		sigbus_unexpected();
 		tag();
 		out_s("ERROR SIGBUS on a write fault beyond the window ");
 		out_u(pg);
@@ -1557,7 +1638,7 @@ static long memfree(void)
 
 struct totals {
 	unsigned long ops, mism, sbu, errs, sbx, intr, forks, execs, dooms, waits, hangs, episodes;
-	unsigned long pipes, fifos, bytes;
+	unsigned long pipes, fifos, bytes, lost;
 };
 
 static volatile int wd_fired;
@@ -1568,12 +1649,17 @@ static void on_wd(int s)
 
 static unsigned long seed, verbose, timeout_s;
 
-static void add(struct totals *t, struct baton *b)
+/* failure counts of an episode: from the batons, or from the tally pipe */
+struct fails {
+	unsigned long mism, errs, sbu;
+};
+
+static void add(struct totals *t, struct baton *b, struct fails *f)
 {
 	t->ops += b->ops;
-	t->mism += b->mism;
-	t->sbu += b->sbu;
-	t->errs += b->errs;
+	f->mism += b->mism;
+	f->sbu += b->sbu;
+	f->errs += b->errs;
 	t->sbx += b->sbx;
 	t->intr += b->intr;
 	t->forks += b->forks;
@@ -1582,9 +1668,16 @@ static void add(struct totals *t, struct baton *b)
 	t->waits += b->waits;
 }
 
+static unsigned long max_ul(unsigned long a, unsigned long b)
+{
+	return a > b ? a : b;
+}
+
 static void run_episode(int e, unsigned long seedv, struct totals *t)
 {
-	int dp[2], rp[2], sp[2], fifo, got = 0;
+	int dp[2], rp[2], sp[2], tp[2], fifo, got = 0;
+	struct fails fb, ft;
+	static char tb[512];
 	unsigned long h = mix32(seedv * 0x9E3779B1UL ^ mix32(e + 1)), budget, xr, xw;
 	long pr, pw, st;
 	struct baton rb[2];
@@ -1612,12 +1705,17 @@ static void run_episode(int e, unsigned long seedv, struct totals *t)
 	}
 	s_pipe(rp);
 	s_pipe(sp);
+	s_pipe(tp);
+	s_fcntl(tp[0], F_SETFL, O_NONBLOCK);
+	s_fcntl(tp[1], F_SETFL, O_NONBLOCK);
 	if (!fifo)
 		s_pipe(dp);
 	pr = s_fork();
 	if (pr == 0) {
 		int fd;
 		s_close(rp[0]);
+		s_close(tp[0]);
+		tallyfd = tp[1];
 		repfd = rp[1];
 		if (fifo) {
 			fd = s_open(fifo_path, O_RDONLY, 0);
@@ -1638,6 +1736,8 @@ static void run_episode(int e, unsigned long seedv, struct totals *t)
 	if (pw == 0) {
 		int fd;
 		s_close(rp[0]);
+		s_close(tp[0]);
+		tallyfd = tp[1];
 		repfd = rp[1];
 		if (fifo) {
 			fd = s_open(fifo_path, rdwr ? O_RDWR : O_WRONLY, 0);
@@ -1662,6 +1762,7 @@ static void run_episode(int e, unsigned long seedv, struct totals *t)
 	s_close(sp[0]);
 	s_close(sp[1]);
 	s_close(rp[1]);
+	s_close(tp[1]);
 	wd_fired = 0;
 	set_handler(SIGALRM, on_wd, 0);
 	s_alarm(timeout_s);
@@ -1687,11 +1788,51 @@ static void run_episode(int e, unsigned long seedv, struct totals *t)
 	s_close(rp[0]);
 	while ((pr = s_waitpid(-1, &st, 0)) != -ECHILD_)
 		;
+	/* every process of the episode is gone: drain the tally pipe */
+	memset(&ft, 0, sizeof(ft));
+	for (;;) {
+		long r = s_read(tp[0], tb, sizeof(tb)), i;
+		if (r == -EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		for (i = 0; i < r; i++)
+			if (tb[i] == 'M')
+				ft.mism++;
+			else if (tb[i] == 'S')
+				ft.sbu++;
+			else
+				ft.errs++;	/* E, and F: a process died */
+	}
+	s_close(tp[0]);
+	memset(&fb, 0, sizeof(fb));
 	while (got--) {
-		add(t, &rb[got]);
+		add(t, &rb[got], &fb);
 		if (rb[got].cmd == 'R')
 			t->bytes += rb[got].pos;
 	}
+	if (ft.mism > fb.mism || ft.errs > fb.errs || ft.sbu > fb.sbu) {
+		/* failures seen by a process whose counts never came back */
+		t->lost++;
+		out_s("STRESS-LOST episode ");
+		out_u(e);
+		out_s(": batons mismatches/errors/sigbus=");
+		out_u(fb.mism);
+		out_c('/');
+		out_u(fb.errs);
+		out_c('/');
+		out_u(fb.sbu);
+		out_s(", tally ");
+		out_u(ft.mism);
+		out_c('/');
+		out_u(ft.errs);
+		out_c('/');
+		out_u(ft.sbu);
+		out_c('\n');
+	}
+	t->mism += max_ul(fb.mism, ft.mism);
+	t->errs += max_ul(fb.errs, ft.errs);
+	t->sbu += max_ul(fb.sbu, ft.sbu);
 	t->episodes++;
 	if (fifo)
 		t->fifos++;
@@ -1708,6 +1849,11 @@ static void run_all(unsigned long seedv, unsigned long ops, long only, struct to
 		run_episode(e, seedv, t);
 		if (only >= 0)
 			break;
+		if (t->hangs >= 3) {
+			/* a hung episode adds no ops: do not loop until the host gives up */
+			out_s("stress: 3 episodes hung, giving up\n");
+			break;
+		}
 		if (progress && t->ops >= next) {
 			out_s("stress: ");
 			out_u(t->ops);
@@ -1769,7 +1915,7 @@ int main(int argc, char **argv, char **envp)
 	int init = s_getpid() == 1;
 	unsigned long ops, warm;
 	long only, m0, m1, t0, t1;
-	struct totals t;
+	struct totals t, w;
 	int ok;
 
 	genv = envp;
@@ -1816,14 +1962,20 @@ int main(int argc, char **argv, char **envp)
 		summary(0, 0, 0, -1, -1, "FAIL");
 		goto out;
 	}
+	memset(&w, 0, sizeof(w));
 	if (warm) {
-		run_all(seed ^ 0x77777777UL, warm, -1, &t, 0);
+		/* its failures count too: a kernel bug it finds is a bug */
+		run_all(seed ^ 0x77777777UL, warm, -1, &w, 0);
 		out_s("stress: warm-up done: ");
-		out_u(t.ops);
+		out_u(w.ops);
 		out_s(" ops, mismatches=");
-		out_u(t.mism);
+		out_u(w.mism);
 		out_s(" errors=");
-		out_u(t.errs);
+		out_u(w.errs);
+		out_s(" sigbus_unexpected=");
+		out_u(w.sbu);
+		out_s(" hangs=");
+		out_u(w.hangs);
 		out_c('\n');
 	}
 	msleep(100);
@@ -1832,8 +1984,16 @@ int main(int argc, char **argv, char **envp)
 	out_d(m0);
 	out_c('\n');
 	t0 = now_ms();
+	measuring = 1;
 	run_all(seed, ops, only, &t, 1);
+	measuring = 0;
 	t1 = now_ms();
+	/* the counts of the summary are those of the warm-up and the run */
+	t.mism += w.mism;
+	t.sbu += w.sbu;
+	t.errs += w.errs;
+	t.hangs += w.hangs;
+	t.lost += w.lost;
 	msleep(100);
 	m1 = memfree();
 	out_s("STRESS-DETAIL streams=");
@@ -1860,6 +2020,10 @@ int main(int argc, char **argv, char **envp)
 	out_u(t.execs);
 	out_s(" killed_waiters=");
 	out_u(t.dooms);
+	out_s(" warmup_ops=");
+	out_u(w.ops);
+	out_s(" counts_from_tally=");
+	out_u(t.lost);
 	out_s(" ms=");
 	out_d(t1 - t0);
 	out_c('\n');
