@@ -301,6 +301,35 @@ def bench_pipe(c, variant="xmmap", clock="tcg", allow_unverified=None):  # type:
               f"(runs: {', '.join(f'{x:.1f}' for x in v)})")
 
 
+@task(iterable=["experiment", "tool", "kernel", "clock", "allow_unverified"],
+      help={"profile": "quick (at most 10 minutes here) or full (the replication)",
+            "experiment": "E1, E2 or E3 (repeatable; default all)", "tool": "cat, wc or grep (repeatable)",
+            "kernel": "vanilla or xmmap (repeatable; default both)",
+            "clock": "tcg or icount (repeatable; default both)",
+            "resume": "continue the raw store, skipping cells already done", "allow_unverified": ALLOW_HELP})
+@lab_task
+def bench(c, profile="quick", experiment=None, tool=None, kernel=None, clock=None, resume=False,  # type: ignore[no-untyped-def]
+          allow_unverified=None):
+    """Experiments E1-E3 on both kernels and clock modes: raw store, statistics, summary."""
+    import json
+
+    from harness.pipeline import bench as run
+
+    out = run(settings_mod.load(), profile, experiment or None, tool or None, kernel or None, clock or None,
+              resume, _opts(None, allow_unverified), _say)
+    summary = json.loads((out / "summary.json").read_text())
+    for exp, clocks in summary["experiments"].items():
+        for clk, variants in clocks.items():
+            for variant, metrics in variants.items():
+                r = metrics.get("real_us")
+                cpu = metrics.get("cpu_us")
+                if r:
+                    print(f"{exp} {clk:6} {variant:22} mmap/read real {r['ratio']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]"
+                          + (f"  user+sys {cpu['ratio']:.3f} [{cpu['lo']:.3f}, {cpu['hi']:.3f}]" if cpu else "")
+                          + f"  ({r['cells']} cells)")
+    print(f"raw store {out / 'raw.sqlite'}; summary {out / 'summary.json'}; {summary['failed_runs']} failed runs")
+
+
 @task(help={"k": "only tests matching this pytest -k expression", "integration": "run only the integration tests"})
 def test(c, k=None, integration=False):  # type: ignore[no-untyped-def]
     """Lint (ruff) and run the test suite (unit, and integration where sources are present)."""
@@ -331,4 +360,4 @@ def pin_source(c, name, tree):  # type: ignore[no-untyped-def]
 
 
 ns = Collection(fetch, toolchain, build, boot_smoke, image, boot, run, push, pull, console, shell, conformance,
-                stress, demo, bench_channel, bench_pipe, replicate, test, lint, pin_source)
+                stress, demo, bench, bench_channel, bench_pipe, replicate, test, lint, pin_source)

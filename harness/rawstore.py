@@ -1,0 +1,94 @@
+"""The durable raw store of every timed run: one SQLite row per run, on disk before the next.
+
+SQLite with ``synchronous=FULL`` and a commit per row: a ``kill -9`` at any moment loses
+at most the run in flight. A cell counts as done once all its runs are stored; ``--resume``
+skips done cells and drops the rows of a cell that was cut short, so it is measured again
+from its first warm-up (at most that one cell is lost).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from harness.experiments import Cell
+
+COLUMNS = """
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    cell TEXT NOT NULL, experiment TEXT, kernel TEXT, clock TEXT, tool TEXT, method TEXT, writer TEXT,
+    size INTEGER, chunk INTEGER,
+    rep INTEGER, warmup INTEGER, runs_inside INTEGER,
+    real_us REAL, user_us REAL, sys_us REAL,
+    status INTEGER, ok INTEGER, error TEXT,
+    out_bytes INTEGER, out_fnv TEXT, expected_fnv TEXT,
+    tool_sha256 TEXT, input_sha256 TEXT, kernel_sha256 TEXT,
+    profile TEXT, session TEXT, started_at TEXT, finished_at TEXT
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    cell: Cell
+    rep: int
+    warmup: bool
+    runs_inside: int
+    real_us: float | None
+    user_us: float | None
+    sys_us: float | None
+    status: int | None
+    ok: bool
+    error: str
+    out_bytes: int | None
+    out_fnv: str
+    expected_fnv: str
+    tool_sha256: str
+    input_sha256: str
+    kernel_sha256: str
+    profile: str
+    session: str
+    started_at: str
+    finished_at: str
+
+
+class RawStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute(f"CREATE TABLE IF NOT EXISTS runs ({COLUMNS})")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def append(self, run: Run) -> None:
+        row = {f.name: getattr(run, f.name) for f in fields(run) if f.name != "cell"}
+        row.update(run.cell.record())
+        row["cell"] = run.cell.key
+        row["warmup"] = int(run.warmup)
+        row["ok"] = int(run.ok)
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute(f"INSERT INTO runs ({cols}) VALUES ({marks})", tuple(row.values()))
+        self.db.execute("COMMIT")
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT cell, COUNT(*) FROM runs GROUP BY cell").fetchall())
+
+    def done_cells(self, expected_runs: int) -> set[str]:
+        return {c for c, n in self.counts().items() if n >= expected_runs}
+
+    def drop_partial(self, expected_runs: int, keys: Iterable[str]) -> int:
+        """Delete the rows of cells that were cut short; returns how many cells."""
+        counts = self.counts()
+        partial = [k for k in keys if 0 < counts.get(k, 0) < expected_runs]
+        for k in partial:
+            self.db.execute("DELETE FROM runs WHERE cell = ?", (k,))
+        return len(partial)
+
+    def clear(self) -> None:
+        self.db.execute("DELETE FROM runs")
