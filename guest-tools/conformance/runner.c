@@ -1465,39 +1465,6 @@ static int run_case(long i)
 
 static void bench(void);
 
-static long memfree(void)
-{
-	static char b[1024];
-	long fd = s_open("/proc/meminfo", O_RDONLY, 0), n, v = -1;
-	int i;
-	if (fd < 0)
-		return -1;
-	n = s_read(fd, b, sizeof(b) - 1);
-	s_close(fd);
-	if (n <= 0)
-		return -1;
-	b[n] = 0;
-	/* 2.0: "Mem:  total used free shared buffers cached" on line 2 */
-	for (i = 0; b[i] && b[i] != '\n'; i++)
-		;
-	if (!b[i])
-		return -1;
-	i++;
-	{
-		int field = 0;
-		while (b[i] && b[i] != '\n') {
-			while (b[i] == ' ' || b[i] == ':' || (b[i] >= 'A' && b[i] <= 'z'))
-				i++;
-			v = 0;
-			while (b[i] >= '0' && b[i] <= '9')
-				v = v * 10 + (b[i++] - '0');
-			if (++field == 3)
-				return v;
-		}
-	}
-	return -1;
-}
-
 int main(int argc, char **argv, char **envp)
 {
 	int i, pass = 0, fail = 0, refused = 0, classic_bad = 0, init = s_getpid() == 1;
@@ -1507,12 +1474,7 @@ int main(int argc, char **argv, char **envp)
 	struct xmmap_pos pos;
 
 	if (init) {
-		long fd = s_open("/dev/ttyS0", O_RDWR | O_NOCTTY, 0);
-		if (fd < 0)
-			fd = s_open("/dev/console", O_RDWR | O_NOCTTY, 0);
-		s_dup2(fd, 0);
-		s_dup2(fd, 1);
-		s_dup2(fd, 2);
+		init_console();
 		sys5(NR_mount, (long) "none", (long) "/proc", (long) "proc", 0xC0ED0000, 0);
 		fifo_path = "/xmmap-fifo";
 		for (i = 0; envp && envp[i]; i++)

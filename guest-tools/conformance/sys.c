@@ -190,3 +190,57 @@ void set_handler(int sig, void (*h)(int), unsigned long flags)
 	sa.restorer = 0;
 	s_sigaction(sig, &sa, 0);
 }
+
+/*
+ * Free memory in bytes, from /proc/meminfo (2.0: "Mem:  total used free shared
+ * buffers cached" on line 2), or -1: how the init programs check for leaks.
+ */
+long memfree(void)
+{
+	static char b[1024];
+	long fd = s_open("/proc/meminfo", O_RDONLY, 0), n, v = -1;
+	int i;
+	if (fd < 0)
+		return -1;
+	n = s_read(fd, b, sizeof(b) - 1);
+	s_close(fd);
+	if (n <= 0)
+		return -1;
+	b[n] = 0;
+	/* 2.0: "Mem:  total used free shared buffers cached" on line 2 */
+	for (i = 0; b[i] && b[i] != '\n'; i++)
+		;
+	if (!b[i])
+		return -1;
+	i++;
+	{
+		int field = 0;
+		while (b[i] && b[i] != '\n') {
+			while (b[i] == ' ' || b[i] == ':' || (b[i] >= 'A' && b[i] <= 'z'))
+				i++;
+			v = 0;
+			while (b[i] >= '0' && b[i] <= '9')
+				v = v * 10 + (b[i++] - '0');
+			if (++field == 3)
+				return v;
+		}
+	}
+	return -1;
+}
+
+/*
+ * For a program running as init: 2.0 starts init with no open files, so take
+ * the serial port (else the console) as stdin, stdout and stderr.
+ */
+void init_console(void)
+{
+	long fd = s_open("/dev/ttyS0", O_RDWR | O_NOCTTY, 0);
+
+	if (fd < 0)
+		fd = s_open("/dev/console", O_RDWR | O_NOCTTY, 0);
+	s_dup2(fd, 0);
+	s_dup2(fd, 1);
+	s_dup2(fd, 2);
+	if (fd > 2)
+		s_close(fd);
+}

@@ -170,4 +170,7 @@ void msleep(long ms);
 long now_ms(void);
 void set_handler(int sig, void (*h)(int), unsigned long flags);
 
+long memfree(void);
+void init_console(void);
+
 #endif

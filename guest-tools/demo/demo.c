@@ -308,16 +308,8 @@ int main(int argc, char **argv, char **envp)
 			while (*s >= '0' && *s <= '9')
 				delay = delay * 10 + (*s++ - '0');
 		}
-	if (init) {
-		long fd = s_open("/dev/ttyS0", O_RDWR | O_NOCTTY, 0);
-		if (fd < 0)
-			fd = s_open("/dev/console", O_RDWR | O_NOCTTY, 0);
-		s_dup2(fd, 0);
-		s_dup2(fd, 1);
-		s_dup2(fd, 2);
-		if (fd > 2)
-			s_close(fd);
-	}
+	if (init)
+		init_console();
 	out_s("demo: the extended mmap() of pipes (docs/model.md)\n");
 	part1();
 	part2();

@@ -1606,36 +1606,6 @@ static void side_main(int s, int fd, unsigned long budget, unsigned long xphase)
 }
 
 /* ---------------- controller ---------------- */
-static long memfree(void)
-{
-	static char b[1024];
-	long fd = s_open("/proc/meminfo", O_RDONLY, 0), n, v = -1;
-	int i, field = 0;
-	if (fd < 0)
-		return -1;
-	n = s_read(fd, b, sizeof(b) - 1);
-	s_close(fd);
-	if (n <= 0)
-		return -1;
-	b[n] = 0;
-	/* 2.0: "Mem:  total used free shared buffers cached" on line 2 */
-	for (i = 0; b[i] && b[i] != '\n'; i++)
-		;
-	if (!b[i])
-		return -1;
-	i++;
-	while (b[i] && b[i] != '\n') {
-		while (b[i] == ' ' || b[i] == ':' || (b[i] >= 'A' && b[i] <= 'z'))
-			i++;
-		v = 0;
-		while (b[i] >= '0' && b[i] <= '9')
-			v = v * 10 + (b[i++] - '0');
-		if (++field == 3)
-			return v;
-	}
-	return -1;
-}
-
 struct totals {
 	unsigned long ops, mism, sbu, errs, sbx, intr, forks, execs, dooms, waits, hangs, episodes;
 	unsigned long pipes, fifos, bytes, lost;
@@ -1922,14 +1892,7 @@ int main(int argc, char **argv, char **envp)
 	if (argc > 1 && strcmp(argv[1], "stress-exec-child") == 0)
 		return 0;
 	if (init) {
-		long fd = s_open("/dev/ttyS0", O_RDWR | O_NOCTTY, 0);
-		if (fd < 0)
-			fd = s_open("/dev/console", O_RDWR | O_NOCTTY, 0);
-		s_dup2(fd, 0);
-		s_dup2(fd, 1);
-		s_dup2(fd, 2);
-		if (fd > 2)
-			s_close(fd);
+		init_console();
 		sys5(NR_mount, (long) "none", (long) "/proc", (long) "proc", 0xC0ED0000, 0);
 	}
 	ops = env_ul("stress_ops", 100000);
