@@ -20,14 +20,14 @@
 #define MAP_FAILED ((void *) -1)
 #endif
 
-enum { IN_REG, IN_FIFO, IN_DIR, IN_OTHER };
-
 #define PAGE 4096UL
+#define PIPE_BUF_XMMAP 4096UL	/* PIPE_BUF of 2.0.36 */
 /* Address space of one read-end mapping of a pipe; remapped further on when
    the stream outgrows it (R-MAP-3: the length need not exist). */
 #define PMAPLEN (256UL << 20)
 
-size_t in_bufsize = 65536;
+size_t in_bufsize = 0;
+size_t in_default_bufsize = 65536;
 const char *progname = "tool";
 
 const char *method_name(int method)
@@ -99,7 +99,7 @@ static void pipe_map(struct input *in)
 	if (m == MAP_FAILED) {
 		int e = errno;
 		if (e == ENODEV || e == EINVAL || e == EACCES)
-			die2(in, "mmap() of a pipe refused (kernel without extended mmap?)", e);
+			die2(in, "a pipe needs the extended mmap(), which this kernel lacks (mmap)", e);
 		die2(in, "mmap() of the pipe's read end", e);
 	}
 	in->pmap = m;
@@ -138,7 +138,7 @@ int in_open(struct input *in, const char *name, int method)
 		in->kind = IN_OTHER;
 
 	if (method == METHOD_READ) {
-		in->cap = in_bufsize;
+		in->cap = in_bufsize ? in_bufsize : in_default_bufsize;
 		in->buf = malloc(in->cap);
 		if (!in->buf) {
 			fprintf(stderr, "%s: out of memory\n", progname);
@@ -177,7 +177,8 @@ int in_open(struct input *in, const char *name, int method)
 	case IN_FIFO: {
 		struct xmmap_pos xp;
 		if (ioctl(in->fd, XMMAP_GETPOS, &xp) < 0)
-			die2(in, "XMMAP_GETPOS on a pipe failed (kernel without extended mmap)", errno);
+			die2(in, "a pipe needs the extended mmap(), which this kernel lacks (XMMAP_GETPOS)",
+			     errno);
 		in->pos = xp.rpos;
 		in->wpos = xp.rpos;
 		pipe_map(in);
@@ -200,13 +201,14 @@ static ssize_t get_read(struct input *in, const char **p)
 		ssize_t r;
 		if (in->start == in->end)
 			in->start = in->end = 0;
-		else if (in->end == in->cap) {
-			if (in->start > 0) {
-				/* keep the caller's unconsumed tail (a partial line) */
-				memmove(in->buf, in->buf + in->start, in->end - in->start);
-				in->end -= in->start;
-				in->start = 0;
-			} else {
+		else if (in->start > 0) {
+			/* keep the caller's unconsumed tail (a partial line) */
+			memmove(in->buf, in->buf + in->start, in->end - in->start);
+			in->end -= in->start;
+			in->start = 0;
+		}
+		if (in->end == in->cap) {
+			{
 				char *nb = realloc(in->buf, in->cap * 2);
 				if (!nb) {
 					fprintf(stderr, "%s: out of memory\n", progname);
@@ -248,6 +250,16 @@ static ssize_t get_pipe(struct input *in, const char **p)
 		if (in->pos + XMMAP_SIZE + PAGE > in->pmapoff + in->pmaplen)
 			pipe_map(in);
 		in->full = 0;
+		/* Holding unconsumed bytes while the room left in the window is below
+		   PIPE_BUF can deadlock: a writer's atomic write of up to 4096 bytes
+		   waits for room that only our consumption makes, and XMMAP_WAITDATA
+		   says XMMAP_FULL only once wpos = limit.  Report "full" instead. */
+		if (in->wpos > in->pos &&
+		    (in->pos & ~(PAGE - 1)) + XMMAP_SIZE - in->wpos < PIPE_BUF_XMMAP) {
+			in->full = 1;
+			*p = in->pmap + (in->pos - in->pmapoff);
+			return (ssize_t) (in->wpos - in->pos);
+		}
 		for (;;) {
 			t = in->wpos + 1;
 			r = ioctl(in->fd, XMMAP_WAITDATA, &t);
@@ -318,4 +330,93 @@ void in_close(struct input *in)
 	in->buf = 0;
 	in->fmap = 0;
 	in->pmap = 0;
+}
+
+/* GNU coreutils' quotef() (shell-escape quoting, C locale) for the names in
+   cat's and wc's messages: the common cases. */
+const char *quotef(const char *s)
+{
+	static char *out;
+	static size_t cap;
+	const unsigned char *u = (const unsigned char *) s;
+	size_t n = strlen(s), i, o = 0;
+	int need = 0, nonprint = 0, squote = 0, dqbad = 0;
+	if (n == 0)
+		return "''";
+	for (i = 0; i < n; i++) {
+		unsigned char c = u[i];
+		if (c < 32 || c > 126)
+			nonprint = need = 1;
+		else if (strchr(" \"$&'()*;<=>?[\\^`|!:", c))
+			need = 1;
+		if (c == '\'')
+			squote = 1;
+		if (c == '$' || c == '`' || c == '\\' || c == '"' || c == '!')
+			dqbad = 1;
+	}
+	if (u[0] == '~' || u[0] == '#')
+		need = 1;
+	if (!need)
+		return s;
+	if (cap < 8 * n + 8) {
+		free(out);
+		cap = 8 * n + 8;
+		out = malloc(cap);
+		if (!out)
+			return s;
+	}
+	if (squote && !nonprint && !dqbad) {
+		out[o++] = '"';
+		memcpy(out + o, s, n);
+		o += n;
+		out[o++] = '"';
+		out[o] = 0;
+		return out;
+	}
+	{
+		int open = 0;
+		out[o++] = '\'';
+		open = 1;
+		for (i = 0; i < n; i++) {
+			unsigned char c = u[i];
+			if (c >= 32 && c <= 126 && c != '\'') {
+				if (!open) {
+					out[o++] = '\'';
+					open = 1;
+				}
+				out[o++] = (char) c;
+				continue;
+			}
+			if (open) {
+				out[o++] = '\'';
+				open = 0;
+			}
+			if (c == '\'') {
+				memcpy(out + o, "\\'", 2);
+				o += 2;
+				continue;
+			}
+			out[o++] = '$';
+			out[o++] = '\'';
+			out[o++] = '\\';
+			switch (c) {
+			case '\a': out[o++] = 'a'; break;
+			case '\b': out[o++] = 'b'; break;
+			case '\f': out[o++] = 'f'; break;
+			case '\n': out[o++] = 'n'; break;
+			case '\r': out[o++] = 'r'; break;
+			case '\t': out[o++] = 't'; break;
+			case '\v': out[o++] = 'v'; break;
+			default:
+				out[o++] = (char) ('0' + (c >> 6));
+				out[o++] = (char) ('0' + ((c >> 3) & 7));
+				out[o++] = (char) ('0' + (c & 7));
+			}
+			out[o++] = '\'';
+		}
+		if (open)
+			out[o++] = '\'';
+		out[o] = 0;
+	}
+	return out;
 }

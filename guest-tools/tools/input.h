@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 enum { METHOD_READ = 0, METHOD_MMAP = 1 };
+enum { IN_REG, IN_FIFO, IN_DIR, IN_OTHER };
 
 struct input {
 	const char *name;	/* as given ("-" = standard input) */
@@ -31,7 +32,7 @@ struct input {
 	int method;
 	int kind;		/* IN_REG, IN_FIFO, IN_OTHER, IN_DIR */
 	int eof;		/* no byte will follow those returned */
-	int full;		/* mmap pipe: no more bytes before some are consumed */
+	int full;		/* mmap pipe: no more bytes (safely) before some are consumed */
 	int err;		/* errno of a deferred error (directory with mmap) */
 	unsigned long pos;	/* stream position of the first unconsumed byte */
 	/* METHOD_READ */
@@ -46,7 +47,8 @@ struct input {
 	unsigned long pmapoff, pmaplen, wpos;
 };
 
-extern size_t in_bufsize;	/* read buffer size, default 65536 */
+extern size_t in_bufsize;	/* read buffer size from --buffer=N, 0 = the tool's default */
+extern size_t in_default_bufsize;	/* 65536; grep: 96 KiB + 4 KiB */
 extern const char *progname;
 
 /* Parse the leading --method=read|mmap and --buffer=N options of argv.
@@ -64,5 +66,7 @@ void in_close(struct input *in);
 /* Full write(); 0 or -1. */
 int write_all(int fd, const char *p, size_t n);
 const char *method_name(int method);
+/* GNU quotef(): a file name as coreutils prints it in messages (C locale). */
+const char *quotef(const char *name);
 
 #endif

@@ -1,0 +1,314 @@
+/*
+ * pipemap -- a writer and a reader over one pipe, each with its own method.
+ *   pipemap [--writer=read|mmap] [--reader=read|mmap] BYTES CHUNK
+ * (--writer=read means write(); the spelling keeps one vocabulary of methods.)
+ * The byte at stream position p is pattern(p).  The parent makes the pipe,
+ * forks the writer and the reader and waits for both (so the rusage of
+ * pipemap includes both sides).
+ *   writer read: pattern into a private CHUNK buffer, write() of it.
+ *   writer mmap: a PROT_WRITE mapping of the write end; per step of CHUNK
+ *                bytes XMMAP_WAITSPACE, the pattern stored in place, XMMAP_COMMIT.
+ *   reader read: read() of up to CHUNK bytes into a private buffer, checked there.
+ *   reader mmap: a PROT_READ mapping of the read end; per step XMMAP_WAITDATA
+ *                for CHUNK more bytes, checked in place, XMMAP_CONSUME.
+ * The reader checks every byte and the total.  Output, one line:
+ *   pipemap bytes=N chunk=C writer=M reader=M ok
+ *   pipemap bytes=N chunk=C writer=M reader=M MISMATCH at POS
+ * Exit: 0 ok; 1 mismatch (or short stream, or a side failed); 2 usage or a
+ * method that cannot be used (no extended mmap).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../include/xmmap.h"
+
+#ifndef MAP_FAILED
+#define MAP_FAILED ((void *) -1)
+#endif
+#define PAGE 4096UL
+#define MAPLEN (256UL << 20)
+
+static unsigned long nbytes, chunk;
+static int wmeth, rmeth;	/* 0 read/write, 1 mmap */
+
+static unsigned char pattern(unsigned long p)
+{
+	return (unsigned char) (p + (p >> 8) * 7 + (p >> 16) * 13 + (p >> 24) * 17);
+}
+
+static void fill(unsigned char *b, unsigned long pos, unsigned long n)
+{
+	unsigned long i;
+	for (i = 0; i < n; i++)
+		b[i] = pattern(pos + i);
+}
+
+/* index of the first wrong byte, or n */
+static unsigned long check(const unsigned char *b, unsigned long pos, unsigned long n)
+{
+	unsigned long i;
+	for (i = 0; i < n; i++)
+		if (b[i] != pattern(pos + i))
+			return i;
+	return n;
+}
+
+static void fail2(const char *who, const char *what)
+{
+	fprintf(stderr, "pipemap: %s: %s: %s\n", who, what, strerror(errno));
+	exit(2);
+}
+
+static char *map_end(int fd, unsigned long off, int prot, const char *who)
+{
+	void *m = mmap(0, MAPLEN, prot, MAP_SHARED, fd, (off_t) off);
+	if (m == MAP_FAILED) {
+		if (errno == ENODEV || errno == EINVAL || errno == EACCES)
+			fail2(who, "mmap() of a pipe refused (kernel without extended mmap?)");
+		fail2(who, "mmap() of the pipe");
+	}
+	return m;
+}
+
+static int writer(int fd)
+{
+	unsigned long pos = 0;
+	if (wmeth == 0) {
+		unsigned char *b = malloc(chunk);
+		if (!b)
+			return 2;
+		while (pos < nbytes) {
+			unsigned long n = nbytes - pos < chunk ? nbytes - pos : chunk, done = 0;
+			fill(b, pos, n);
+			while (done < n) {
+				ssize_t r = write(fd, b + done, n - done);
+				if (r < 0) {
+					if (errno == EINTR)
+						continue;
+					fail2("writer", "write()");
+				}
+				done += (unsigned long) r;
+			}
+			pos += n;
+		}
+		return 0;
+	} else {
+		struct xmmap_pos xp;
+		unsigned long mapoff;
+		char *m;
+		if (ioctl(fd, XMMAP_GETPOS, &xp) < 0)
+			fail2("writer", "XMMAP_GETPOS (kernel without extended mmap?)");
+		pos = xp.wpos;
+		mapoff = pos & ~(PAGE - 1);
+		m = map_end(fd, mapoff, PROT_WRITE, "writer");
+		nbytes += pos;
+		while (pos < nbytes) {
+			unsigned long n = nbytes - pos < chunk ? nbytes - pos : chunk;
+			unsigned long reach = (pos & ~(PAGE - 1)) + XMMAP_SIZE, t;
+			if (pos + n > reach)
+				n = reach - pos;	/* R-LEN-6: a step never beyond one window */
+			if (pos + n > mapoff + MAPLEN) {
+				munmap(m, MAPLEN);
+				mapoff = pos & ~(PAGE - 1);
+				m = map_end(fd, mapoff, PROT_WRITE, "writer");
+			}
+			t = pos + n;
+			while (ioctl(fd, XMMAP_WAITSPACE, &t) < 0) {
+				if (errno != EINTR)
+					fail2("writer", "XMMAP_WAITSPACE");
+				t = pos + n;
+			}
+			fill((unsigned char *) m + (pos - mapoff), pos - xp.wpos, n);
+			while (ioctl(fd, XMMAP_COMMIT, n) < 0)
+				if (errno != EINTR)
+					fail2("writer", "XMMAP_COMMIT");
+			pos += n;
+		}
+		munmap(m, MAPLEN);
+		return 0;
+	}
+}
+
+/* 0 ok, 1 mismatch (message printed) */
+static int reader(int fd)
+{
+	unsigned long pos = 0, bad;
+	const char *W = wmeth ? "mmap" : "read", *R = rmeth ? "mmap" : "read";
+	if (rmeth == 0) {
+		unsigned char *b = malloc(chunk);
+		if (!b)
+			return 2;
+		for (;;) {
+			ssize_t r = read(fd, b, chunk);
+			if (r < 0) {
+				if (errno == EINTR)
+					continue;
+				fail2("reader", "read()");
+			}
+			if (r == 0)
+				break;
+			bad = check(b, pos, (unsigned long) r);
+			if (bad < (unsigned long) r) {
+				pos += bad;
+				goto mismatch;
+			}
+			pos += (unsigned long) r;
+		}
+	} else {
+		struct xmmap_pos xp;
+		unsigned long mapoff, start;
+		char *m;
+		if (ioctl(fd, XMMAP_GETPOS, &xp) < 0)
+			fail2("reader", "XMMAP_GETPOS (kernel without extended mmap?)");
+		start = xp.rpos;
+		mapoff = start & ~(PAGE - 1);
+		m = map_end(fd, mapoff, PROT_READ, "reader");
+		for (;;) {
+			unsigned long t, n, spos = start + pos;
+			int r;
+			if (spos + XMMAP_SIZE + PAGE > mapoff + MAPLEN) {
+				munmap(m, MAPLEN);
+				mapoff = spos & ~(PAGE - 1);
+				m = map_end(fd, mapoff, PROT_READ, "reader");
+			}
+			t = spos + chunk;
+			while ((r = ioctl(fd, XMMAP_WAITDATA, &t)) < 0) {
+				if (errno != EINTR)
+					fail2("reader", "XMMAP_WAITDATA");
+				t = spos + chunk;
+			}
+			/* 0: t >= target; XMMAP_FULL: window full; XMMAP_EOF: end */
+			n = t - spos;
+			if (n > chunk)
+				n = chunk;
+			if (n == 0)
+				break;	/* EOF with nothing left */
+			bad = check((unsigned char *) m + (spos - mapoff), pos, n);
+			if (bad < n) {
+				pos += bad;
+				goto mismatch;
+			}
+			while (ioctl(fd, XMMAP_CONSUME, n) < 0)
+				if (errno != EINTR)
+					fail2("reader", "XMMAP_CONSUME");
+			pos += n;
+		}
+		munmap(m, MAPLEN);
+	}
+	if (pos != nbytes)
+		goto mismatch;
+	printf("pipemap bytes=%lu chunk=%lu writer=%s reader=%s ok\n", nbytes, chunk, W, R);
+	fflush(stdout);
+	return 0;
+mismatch:
+	printf("pipemap bytes=%lu chunk=%lu writer=%s reader=%s MISMATCH at %lu\n", nbytes, chunk, W, R,
+	       pos);
+	fflush(stdout);
+	return 1;
+}
+
+static int meth(const char *s)
+{
+	if (strcmp(s, "read") == 0 || strcmp(s, "write") == 0)
+		return 0;
+	if (strcmp(s, "mmap") == 0)
+		return 1;
+	fprintf(stderr, "pipemap: invalid method '%s' (read or mmap)\n", s);
+	exit(2);
+}
+
+static unsigned long num(const char *s)
+{
+	char *e;
+	unsigned long v = strtoul(s, &e, 10);
+	if (*s == 0 || *e) {
+		fprintf(stderr, "pipemap: not a number: '%s'\n", s);
+		exit(2);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1, fds[2], st, ws, rs;
+	pid_t w, r;
+	for (; i < argc && strncmp(argv[i], "--", 2) == 0 && argv[i][2]; i++) {
+		if (strncmp(argv[i], "--writer=", 9) == 0)
+			wmeth = meth(argv[i] + 9);
+		else if (strncmp(argv[i], "--reader=", 9) == 0)
+			rmeth = meth(argv[i] + 9);
+		else
+			break;
+	}
+	if (argc - i != 2) {
+		fprintf(stderr, "usage: pipemap [--writer=read|mmap] [--reader=read|mmap] BYTES CHUNK\n");
+		return 2;
+	}
+	nbytes = num(argv[i]);
+	chunk = num(argv[i + 1]);
+	if (chunk == 0) {
+		fprintf(stderr, "pipemap: CHUNK must be > 0\n");
+		return 2;
+	}
+	if (pipe(fds) < 0) {
+		perror("pipemap: pipe");
+		return 2;
+	}
+	fflush(stdout);
+	w = fork();
+	if (w < 0) {
+		perror("pipemap: fork");
+		return 2;
+	}
+	if (w == 0) {
+		close(fds[0]);
+		_exit(writer(fds[1]));
+	}
+	r = fork();
+	if (r < 0) {
+		perror("pipemap: fork");
+		kill(w, SIGKILL);
+		return 2;
+	}
+	if (r == 0) {
+		close(fds[1]);
+		_exit(reader(fds[0]));
+	}
+	close(fds[0]);
+	close(fds[1]);
+	ws = rs = -1;
+	for (i = 0; i < 2; i++) {
+		pid_t p = wait(&st);
+		if (p < 0) {
+			if (errno == EINTR) {
+				i--;
+				continue;
+			}
+			break;
+		}
+		if (p == w)
+			ws = st;
+		else if (p == r)
+			rs = st;
+	}
+	if ((WIFEXITED(ws) && WEXITSTATUS(ws) == 2) || (WIFEXITED(rs) && WEXITSTATUS(rs) == 2))
+		return 2;
+	if (WIFEXITED(rs) && WEXITSTATUS(rs) != 0)
+		return WEXITSTATUS(rs);
+	if (!WIFEXITED(rs) || !WIFEXITED(ws)) {
+		fprintf(stderr, "pipemap: a side was killed (writer status %d, reader status %d)\n", ws, rs);
+		return 1;
+	}
+	if (WEXITSTATUS(ws) != 0)
+		return WEXITSTATUS(ws) == 2 ? 2 : 1;
+	return 0;
+}
