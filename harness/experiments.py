@@ -38,7 +38,7 @@ class Profile:
 
 
 PROFILES = {
-    "quick": Profile("quick", (1 * MiB, 4 * MiB), (4 * MiB,), (4 * KiB, 64 * KiB), (4 * MiB,), reps=5, warmup=1,
+    "quick": Profile("quick", (1 * MiB, 4 * MiB), (4 * MiB,), (4 * KiB, 64 * KiB), (4 * MiB,), reps=3, warmup=1,
                      min_run_s=1.0),
     "full": Profile("full", (64 * KiB, 256 * KiB, 1 * MiB, 4 * MiB, 16 * MiB), (1 * MiB, 4 * MiB, 16 * MiB, 64 * MiB),
                     (512, 4 * KiB, 16 * KiB, 64 * KiB), (1 * MiB, 4 * MiB, 16 * MiB), reps=15, warmup=2, min_run_s=1.0),
