@@ -105,13 +105,14 @@ def boot_smoke(c, variant="vanilla"):  # type: ignore[no-untyped-def]
     print(f"boot-smoke passed in {r.seconds:.1f} s\n  {r.banner}\n  {r.root_line}\n  console: {r.console}")
 
 
-@task(iterable=["allow_unverified"], help={"engine": ENGINE_HELP, "allow_unverified": ALLOW_HELP})
+@task(iterable=["allow_unverified"], help={"engine": ENGINE_HELP, "allow_unverified": ALLOW_HELP,
+                                           "profile": "bench profile: full (default, the replication) or quick"})
 @lab_task
-def replicate(c, engine=None, allow_unverified=None):  # type: ignore[no-untyped-def]
-    """Run the whole study as far as the lab goes; names the stages not built yet."""
+def replicate(c, engine=None, allow_unverified=None, profile="full"):  # type: ignore[no-untyped-def]
+    """Run the whole study as far as the lab goes (resumable); names the stages not built yet."""
     from harness.pipeline import replicate as run
 
-    missing = run(settings_mod.load(), _opts(engine, allow_unverified), _say)
+    missing = run(settings_mod.load(), _opts(engine, allow_unverified), _say, profile)
     if missing:
         print(f"not built yet in this lab: {', '.join(missing)}")
 

@@ -19,7 +19,7 @@ Say = Callable[[str], None]
 
 # Stages of the study in order; those not yet in the lab are named by `replicate`.
 STAGES = ("fetch", "toolchain", "build", "boot-smoke", "image", "conformance", "bench", "report", "archive")
-BUILT = ("fetch", "toolchain", "build", "boot-smoke", "conformance")
+BUILT = ("fetch", "toolchain", "build", "boot-smoke", "image", "conformance", "bench")
 VARIANTS = ("vanilla", "xmmap")
 
 
@@ -51,7 +51,7 @@ def boot_smoke(settings: Settings, variant: str, say: Say) -> vm.SmokeResult:
     return vm.boot_smoke(bz, settings.build / "smoke" / variant, settings.timeout(60))
 
 
-def replicate(settings: Settings, opts: Options, say: Say) -> list[str]:
+def replicate(settings: Settings, opts: Options, say: Say, profile: str = "full", resume: bool = True) -> list[str]:
     """Run every stage the lab has; returns the names of the stages not built yet."""
     t0 = time.monotonic()
     n = len(BUILT)
@@ -64,15 +64,21 @@ def replicate(settings: Settings, opts: Options, say: Say) -> list[str]:
         say(f"[3/{n}] build: {variant} bzImage sha256 {build.sha256}{' (unchanged)' if build.skipped else ''}")
     smoke = boot_smoke(settings, "vanilla", say)
     say(f"[4/{n}] boot-smoke: {smoke.banner!r} ... {smoke.root_line!r} in {smoke.seconds:.1f} s")
+    from harness import image
+
+    img = image.ensure(settings, opts.engine, say)
+    say(f"[5/{n}] image: {img.path} sha256 {img.sha256}{' (unchanged)' if img.skipped else ''}")
     for variant in VARIANTS:
         r = conformance(settings, variant, "tcg", opts, say)
         c = r.counts()
-        say(f"[5/{n}] conformance {variant}: {c['PASS']} passed, {c['FAIL']} failed, {c['REFUSED']} refused "
+        say(f"[6/{n}] conformance {variant}: {c['PASS']} passed, {c['FAIL']} failed, {c['REFUSED']} refused "
             f"as expected; verdict {r.summary.get('verdict')}")
         if not r.ok:
             from harness.conformance import ConformanceFailed
 
             raise ConformanceFailed(f"conformance on {variant} failed (console: {r.console})")
+    out = bench(settings, profile, None, None, None, None, resume, opts, say)
+    say(f"[7/{n}] bench ({profile}): raw store and summary in {out}")
     say(f"replicate: {len(BUILT)} stages done in {time.monotonic() - t0:.0f} s")
     return [s for s in STAGES if s not in BUILT]
 
