@@ -47,8 +47,9 @@ class BenchError(HarnessError):
 class Tools:
     host: Path
     guest: Path
-    hashes: dict[str, str]  # guest binary name -> sha256
+    hashes: dict[str, str]  # guest binary name -> sha256 (and "busybox": the image's)
     buildinfo: str
+    busybox: Path  # the guest's own static busybox; runs on the host too (expected outputs)
 
 
 def fnv1a64(data: bytes) -> str:
@@ -59,7 +60,7 @@ def fnv1a64(data: bytes) -> str:
     return f"{h:016x}"
 
 
-def build_tools(settings: Settings, say: Say) -> Tools:
+def build_tools(settings: Settings, say: Say, busybox: Path | None = None) -> Tools:
     """Host build (expected outputs) and guest build (musl + compat, static i386) of the tools."""
     src = settings.repo / "guest-tools" / "tools"
     out = settings.build / "bench" / "tools"
@@ -74,7 +75,11 @@ def build_tools(settings: Settings, say: Say) -> Tools:
     names = ("timeit", "cat", "wc", "grep", "pipemap")
     hashes = {n: hashing.sha256_file(out / "guest" / n) for n in names}
     info = (out / "guest" / "BUILDINFO").read_text() if (out / "guest" / "BUILDINFO").exists() else ""
-    return Tools(out / "host", out / "guest", hashes, info)
+    if busybox is None:
+        userland = json.loads((settings.build / "image" / "image.json").read_text())["userland"]
+        busybox = Path(userland) / "bin" / "busybox"
+    hashes["busybox"] = hashing.sha256_file(busybox)
+    return Tools(out / "host", out / "guest", hashes, info, busybox)
 
 
 def make_inputs(settings: Settings, tools: Tools, sizes: list[int]) -> tuple[Path, dict[int, str]]:
@@ -107,7 +112,10 @@ def command(cell: ex.Cell, runs_inside: int) -> str:
         return (f"{t} -- {GUEST_DIR}/pipemap --writer={cell.writer} --reader={cell.method} "
                 f"{cell.size} {cell.chunk}")
     args = f"-F {ex.GREP_PATTERN}" if cell.tool == "grep" else ""
-    tool = f"{GUEST_DIR}/{cell.tool} --method={cell.method} {args}".rstrip()
+    if cell.method == "busybox":
+        tool = f"/bin/busybox {cell.tool} {args}".rstrip()
+    else:
+        tool = f"{GUEST_DIR}/{cell.tool} --method={cell.method} {args}".rstrip()
     if cell.experiment == "E1":
         return f"{t} -- {tool} /data/in-{cell.size}"
     return f"{t} -P {GUEST_DIR}/cat --method=read /data/in-{cell.size} -- -- {tool}"
@@ -120,13 +128,17 @@ def expected_output(tools: Tools, cell: ex.Cell, inputs_dir: Path) -> str:
         return fnv1a64(line.encode())
     args = ["-F", ex.GREP_PATTERN] if cell.tool == "grep" else []
     f = inputs_dir / f"in-{cell.size}"
+    if cell.method == "busybox":
+        prog = [str(tools.busybox), cell.tool]
+    else:
+        prog = [str(tools.host / cell.tool), "--method=read"]
     if cell.experiment == "E1":
-        out = subprocess.run([tools.host / cell.tool, "--method=read", *args, str(f)], capture_output=True,
+        out = subprocess.run([*prog, *args, str(f)], capture_output=True,
                              timeout=300, check=False).stdout
         out = out.replace(str(f).encode(), f"/data/in-{cell.size}".encode())  # wc names its file
     else:
         with open(f, "rb") as stdin:
-            out = subprocess.run([tools.host / cell.tool, "--method=read", *args], stdin=stdin, capture_output=True,
+            out = subprocess.run([*prog, *args], stdin=stdin, capture_output=True,
                                  timeout=300, check=False).stdout
     return fnv1a64(out)
 
@@ -153,7 +165,11 @@ class Runner:
 
     def prepare(self, ch: session.Channel) -> None:
         ch.check(f"mkdir -p {GUEST_DIR} /data && mount -t ext2 -o ro /dev/hdb /data")
+        if ch.guest_sha256("/bin/busybox") != self.tools.hashes["busybox"]:
+            raise BenchError("the guest's /bin/busybox is not the image's busybox")
         for name, digest in self.tools.hashes.items():
+            if name == "busybox":
+                continue
             if ch.put(self.tools.guest / name, f"{GUEST_DIR}/{name}") != digest:
                 raise BenchError(f"tool {name} changed while being pushed")
             ch.check(f"chmod 755 {GUEST_DIR}/{name}")
@@ -216,7 +232,7 @@ class Runner:
         status = int(t.get("status", "-1"))
         ok = status == 0 and t.get("out_fnv") == exp
         error = err or ("" if ok else f"output hash {t.get('out_fnv')} != expected {exp}")
-        tool = "pipemap" if cell.experiment == "E2" else cell.tool
+        tool = "pipemap" if cell.experiment == "E2" else "busybox" if cell.method == "busybox" else cell.tool
         self.store.append(Run(
             cell, rep, warmup, runs_inside,
             float(t["real_us"]) if ok else None, float(t["user_us"]) if ok else None,

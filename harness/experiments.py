@@ -7,7 +7,9 @@ E3 tools on a pipe: a producer piped into cat, wc or grep, read() against mmap o
 A *cell* is one combination of parameters on one kernel in one clock mode; it is measured
 ``reps`` times after ``warmup`` runs. The vanilla kernel runs only the read() variants
 (it has no extended mmap; mmap of a regular file would run there too, but the thesis
-compares kernels only on the classic path), the xmmap kernel runs both.
+compares kernels only on the classic path), the xmmap kernel runs both. In E1 and E3
+the guest's stock busybox cat, wc and grep run as an independent baseline (method
+``busybox``) on both kernels.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class Profile:
 
 
 PROFILES = {
-    "quick": Profile("quick", (1 * MiB, 4 * MiB), (4 * MiB,), (4 * KiB, 64 * KiB), (4 * MiB,), reps=3, warmup=1,
+    "quick": Profile("quick", (4 * MiB,), (4 * MiB,), (4 * KiB, 64 * KiB), (4 * MiB,), reps=3, warmup=1,
                      min_run_s=1.0),
     "full": Profile("full", (64 * KiB, 256 * KiB, 1 * MiB, 4 * MiB, 16 * MiB), (1 * MiB, 4 * MiB, 16 * MiB, 64 * MiB),
                     (512, 4 * KiB, 16 * KiB, 64 * KiB), (1 * MiB, 4 * MiB, 16 * MiB), reps=15, warmup=2, min_run_s=1.0),
@@ -51,7 +53,7 @@ class Cell:
     kernel: str
     clock: str
     tool: str  # cat | wc | grep | pipemap
-    method: str  # consuming side: read | mmap (E2: the reader's method)
+    method: str  # consuming side: read | mmap | busybox (stock busybox tool); E2: the reader's method
     writer: str  # E2: the writer's method; "" elsewhere
     size: int  # input bytes (E1, E3) or stream bytes (E2)
     chunk: int  # E2 chunk size; 0 elsewhere
@@ -85,10 +87,11 @@ def cells(profile: str, experiments: list[str] | None = None, tools: list[str] |
         methods = ("read", "mmap") if kernel == "xmmap" else ("read",)
         for tool in tools or TOOLS:
             if "E1" in exps:
-                out += [Cell("E1", kernel, clock, tool, m, "", s, 0) for m in methods for s in p.e1_sizes]
+                out += [Cell("E1", kernel, clock, tool, m, "", s, 0) for m in (*methods, "busybox") for s in p.e1_sizes]
             if "E3" in exps:
-                out += [Cell("E3", kernel, clock, tool, m, "", s, 0) for m in methods for s in p.e3_sizes]
+                out += [Cell("E3", kernel, clock, tool, m, "", s, 0) for m in (*methods, "busybox") for s in p.e3_sizes]
         if "E2" in exps and not tools:
+            methods = ("read", "mmap") if kernel == "xmmap" else ("read",)
             out += [Cell("E2", kernel, clock, "pipemap", r, w, b, c)
                     for w in methods for r in methods for b in p.e2_bytes for c in p.e2_chunks]
     return out

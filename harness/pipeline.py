@@ -6,6 +6,7 @@ earlier outputs at once, so ``replicate`` after an interruption resumes where it
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -176,6 +177,14 @@ def bench(settings: Settings, profile: str, experiments: list[str] | None, tools
             say(f"bench: {kernel}/{clock} done ({done}/{todo} cells, {time.monotonic() - t0:.0f} s)")
     finally:
         store.close()
+    from harness import vm
+
+    provenance = {
+        "profile": profile, "qemu": vm.qemu_version(), "tools_buildinfo": tl.buildinfo, "tool_sha256": tl.hashes,
+        "inputs_sha256": {str(k): v for k, v in hashes.items()}, "data_disk": str(data),
+        "kernels": {k: kb.sha256 for k, kb in kernels_built.items()}, "root_image_sha256": img.sha256,
+    }
+    (settings.build / "bench" / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
     stats.summarize(b.store_path(settings), settings.build / "bench")
     return settings.build / "bench"
 

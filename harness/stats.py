@@ -2,8 +2,8 @@
 
 Every figure comes with a 95% percentile-bootstrap interval (resampling the runs of each
 cell, a fixed seed so the summary is reproducible from the raw data). A ratio compares a
-cell's mmap variant with the read() variant of the same parameters on the same kernel in
-the same clock mode: the ratio of medians, resampled jointly. An experiment's overall
+cell's mmap variant (or the stock busybox baseline) with the read() variant of the same
+parameters on the same kernel in the same clock mode: the ratio of medians, resampled jointly. An experiment's overall
 ratio is the geometric mean of its cells' ratios, bootstrapped the same way.
 """
 
@@ -59,8 +59,8 @@ def cell_table(df: pd.DataFrame) -> pd.DataFrame:
 def _pairs(timed: pd.DataFrame) -> list[tuple[dict[str, object], pd.DataFrame, pd.DataFrame]]:
     """(parameters, mmap runs, read runs) for every comparable pair of cells."""
     out: list[tuple[dict[str, object], pd.DataFrame, pd.DataFrame]] = []
-    ok = timed[(timed["ok"] == 1) & (timed["kernel"] == "xmmap")]
-    base_cols = ["experiment", "clock", "tool", "size", "chunk"]
+    ok = timed[timed["ok"] == 1]
+    base_cols = ["experiment", "kernel", "clock", "tool", "size", "chunk"]
     for key, g in ok.groupby(base_cols, sort=True):
         params = dict(zip(base_cols, key, strict=True))
         if params["experiment"] == "E2":
@@ -71,7 +71,9 @@ def _pairs(timed: pd.DataFrame) -> list[tuple[dict[str, object], pd.DataFrame, p
                 mm = g[(g["method"] == r) & (g["writer"] == w)]
                 out.append(({**params, "variant": f"writer={w},reader={r}"}, mm, read))
         else:
-            out.append(({**params, "variant": "mmap"}, g[g["method"] == "mmap"], g[g["method"] == "read"]))
+            read = g[g["method"] == "read"]
+            out.append(({**params, "variant": "mmap"}, g[g["method"] == "mmap"], read))
+            out.append(({**params, "variant": "busybox"}, g[g["method"] == "busybox"], read))
     return [(p, mm, rd) for p, mm, rd in out if len(mm) and len(rd)]
 
 
@@ -94,23 +96,23 @@ def ratios(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, dict[str, dict[str
             br = br[np.isfinite(br) & (br > 0)]
             row.update({f"{m}_ratio": float(np.median(a) / np.median(b)), f"{m}_lo": float(np.percentile(br, 2.5)),
                         f"{m}_hi": float(np.percentile(br, 97.5))})
-            boots[(params["experiment"], params["clock"], params["variant"], m, len(rows))] = br
+            boots[(params["experiment"], params["kernel"], params["clock"], params["variant"], m, len(rows))] = br
         rows.append(row)
     table = pd.DataFrame(rows)
     overall: dict[str, dict[str, dict[str, object]]] = {}
     if len(table):
-        for (exp, clock, variant), g in table.groupby(["experiment", "clock", "variant"]):
+        for (exp, kernel, clock, variant), g in table.groupby(["experiment", "kernel", "clock", "variant"]):
             entry = {}
             for m in METRICS:
                 vals = g[f"{m}_ratio"].dropna().to_numpy(float)
-                reps = [boots[k] for k in boots if k[:4] == (exp, clock, variant, m)]
+                reps = [boots[k] for k in boots if k[:5] == (exp, kernel, clock, variant, m)]
                 if not len(vals) or not reps:
                     continue
                 n = min(len(r) for r in reps)
                 gm_boot = np.exp(np.mean([np.log(r[:n]) for r in reps], axis=0))
                 entry[m] = {"ratio": float(np.exp(np.mean(np.log(vals)))), "lo": float(np.percentile(gm_boot, 2.5)),
                             "hi": float(np.percentile(gm_boot, 97.5)), "cells": int(len(vals))}
-            overall.setdefault(str(exp), {}).setdefault(str(clock), {})[str(variant)] = entry
+            overall.setdefault(str(exp), {}).setdefault(f"{kernel}/{clock}", {})[str(variant)] = entry
     return table, overall
 
 

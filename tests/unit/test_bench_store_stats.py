@@ -34,9 +34,10 @@ def test_unknown_names_list_the_valid_ones() -> None:
 
 def test_vanilla_runs_only_read_variants() -> None:
     cells = ex.cells("quick")
-    assert {c.method for c in cells if c.kernel == "vanilla"} == {"read"}
+    assert {c.method for c in cells if c.kernel == "vanilla"} == {"read", "busybox"}
     assert {c.writer for c in cells if c.kernel == "vanilla" and c.experiment == "E2"} == {"read"}
-    assert {c.method for c in cells if c.kernel == "xmmap"} == {"read", "mmap"}
+    assert {c.method for c in cells if c.kernel == "xmmap"} == {"read", "mmap", "busybox"}
+    assert {c.method for c in cells if c.experiment == "E2"} == {"read", "mmap"}
     assert len({c.key for c in cells}) == len(cells)
 
 
@@ -65,7 +66,7 @@ def test_ratio_and_interval_on_known_data(tmp_path: Path) -> None:
     s.append(run_of(MMAP, 98, 0, ok=False))  # failed runs never count as timings
     s.close()
     summary = stats.summarize(db, tmp_path)
-    e1 = summary["experiments"]["E1"]["tcg"]["mmap"]["real_us"]
+    e1 = summary["experiments"]["E1"]["xmmap/tcg"]["mmap"]["real_us"]
     assert 0.45 < e1["lo"] <= e1["ratio"] <= e1["hi"] < 0.55
     cells = {c["cell"]: c for c in summary["cell_table"]}
     assert cells[READ.key]["n"] == 15 and cells[MMAP.key]["failed"] == 1
