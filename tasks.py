@@ -325,7 +325,7 @@ def bench(c, profile="quick", experiment=None, tool=None, kernel=None, clock=Non
                 r = metrics.get("real_us")
                 cpu = metrics.get("cpu_us")
                 if r:
-                    print(f"{exp} {clk:6} {variant:22} mmap/read real {r['ratio']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]"
+                    print(f"{exp} {clk:14} {variant + '/read':26} real {r['ratio']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]"
                           + (f"  user+sys {cpu['ratio']:.3f} [{cpu['lo']:.3f}, {cpu['hi']:.3f}]" if cpu else "")
                           + f"  ({r['cells']} cells)")
     print(f"raw store {out / 'raw.sqlite'}; summary {out / 'summary.json'}; {summary['failed_runs']} failed runs")
