@@ -60,7 +60,7 @@ def fnv1a64(data: bytes) -> str:
     return f"{h:016x}"
 
 
-def build_tools(settings: Settings, say: Say, busybox: Path | None = None) -> Tools:
+def build_tools(settings: Settings, say: Say, busybox: Path) -> Tools:
     """Host build (expected outputs) and guest build (musl + compat, static i386) of the tools."""
     src = settings.repo / "guest-tools" / "tools"
     out = settings.build / "bench" / "tools"
@@ -75,9 +75,6 @@ def build_tools(settings: Settings, say: Say, busybox: Path | None = None) -> To
     names = ("timeit", "cat", "wc", "grep", "pipemap")
     hashes = {n: hashing.sha256_file(out / "guest" / n) for n in names}
     info = (out / "guest" / "BUILDINFO").read_text() if (out / "guest" / "BUILDINFO").exists() else ""
-    if busybox is None:
-        userland = json.loads((settings.build / "image" / "image.json").read_text())["userland"]
-        busybox = Path(userland) / "bin" / "busybox"
     hashes["busybox"] = hashing.sha256_file(busybox)
     return Tools(out / "host", out / "guest", hashes, info, busybox)
 

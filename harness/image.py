@@ -38,6 +38,11 @@ class RootImage:
     host_key: str
     record: Path
     skipped: bool
+    userland: Path  # the static busybox, dropbear and sftp-server the image holds
+
+    @property
+    def busybox(self) -> Path:
+        return self.userland / "bin" / "busybox"
 
 
 def _guest_dir(settings: Settings) -> Path:
@@ -126,7 +131,7 @@ def root_image(settings: Settings, eng: Engine, ul: Path, say=print) -> RootImag
         rec = json.loads(rec_path.read_text())
         img = final / "root.img"
         if rec.get("input_hash") == h and img.exists() and hashing.sha256_file(img) == rec["root_img_sha256"]:
-            return RootImage(img, rec["root_img_sha256"], rec["host_key"], rec_path, True)
+            return RootImage(img, rec["root_img_sha256"], rec["host_key"], rec_path, True, ul)
     tmp = final.with_name("image.part")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -147,7 +152,7 @@ def root_image(settings: Settings, eng: Engine, ul: Path, say=print) -> RootImag
     (tmp / "image.json").write_text(json.dumps(rec, indent=2) + "\n")
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
-    return RootImage(final / "root.img", rec["root_img_sha256"], host_key, final / "image.json", False)
+    return RootImage(final / "root.img", rec["root_img_sha256"], host_key, final / "image.json", False, ul)
 
 
 def ensure(settings: Settings, engine_name: str | None = None, say=print) -> RootImage:  # noqa: ANN001

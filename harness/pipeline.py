@@ -161,7 +161,7 @@ def bench(settings: Settings, profile: str, experiments: list[str] | None, tools
     t0 = time.monotonic()
     kernels_built = {k: build_kernel(settings, k, opts, say) for k in sorted({c.kernel for c in cells})}
     img = image.ensure(settings, opts.engine, say)
-    tl = b.build_tools(settings, say)
+    tl = b.build_tools(settings, say, img.busybox)
     data, hashes = b.make_inputs(settings, tl, ex.inputs(profile))
     store = b.open_store(settings, resume, say)
     try:

@@ -21,10 +21,10 @@ from harness.settings import REPO, Settings
 
 @pytest.fixture(scope="module")
 def prepared(real: Settings, opts: Options) -> tuple[Settings, bench.Tools, Path, dict[int, str], object]:
-    tools = bench.build_tools(real, print)
-    data, hashes = bench.make_inputs(real, tools, [1 << 20])
     kb = pipeline.build_kernel(real, "xmmap", opts, print)
     img = image.ensure(real, None, print)
+    tools = bench.build_tools(real, print, img.busybox)
+    data, hashes = bench.make_inputs(real, tools, [1 << 20])
     return real, tools, data, hashes, pipeline.session_image(kb.bzimage, img)
 
 
