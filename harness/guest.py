@@ -8,6 +8,7 @@ the root image was built, and RejectPolicy refuses anything else.
 
 from __future__ import annotations
 
+import select
 import shlex
 import time
 from dataclasses import dataclass
@@ -122,25 +123,23 @@ class Channel:
                 chan.sendall(stdin)
             chan.shutdown_write()
             out, err = bytearray(), bytearray()
-            chan.settimeout(0.2)
             deadline = t0 + timeout
             while True:
-                progressed = False
-                for ready, recv, buf in ((chan.recv_ready, chan.recv, out),
-                                         (chan.recv_stderr_ready, chan.recv_stderr, err)):
-                    while ready():
-                        buf += recv(65536)
-                        progressed = True
-                if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
+                # event driven: paramiko channels are selectable, so no polling delay per command
+                while chan.recv_ready():
+                    out += chan.recv(65536)
+                while chan.recv_stderr_ready():
+                    err += chan.recv_stderr(65536)
+                if chan.exit_status_ready() and chan.eof_received:
+                    while chan.recv_ready():
+                        out += chan.recv(65536)
+                    while chan.recv_stderr_ready():
+                        err += chan.recv_stderr(65536)
                     break
-                if time.monotonic() > deadline:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     raise GuestTimeout(f"guest command timed out after {timeout:.0f} s: {command}")
-                if not progressed:
-                    try:
-                        chunk = chan.recv(65536)
-                        out += chunk
-                    except TimeoutError:
-                        pass
+                select.select([chan], [], [], min(left, 1.0))
             status = chan.recv_exit_status()
         finally:
             chan.close()
