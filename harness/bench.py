@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import experiments as ex
-from harness import hashing, image, proc, session
+from harness import hashing, image, proc, session, vm
 from harness.errors import BootError, HarnessError
-from harness.guest import GuestError
+from harness.guest import Channel, GuestError
 from harness.rawstore import RawStore, Run
 from harness.settings import Settings
 
@@ -160,7 +160,7 @@ class Runner:
         self.cells_done = 0
         self.inputs_dir = settings.build / "bench" / "inputs"
 
-    def prepare(self, ch: session.Channel) -> None:
+    def prepare(self, ch: Channel) -> None:
         ch.check(f"mkdir -p {GUEST_DIR} /data && mount -t ext2 -o ro /dev/hdb /data")
         if ch.guest_sha256("/bin/busybox") != self.tools.hashes["busybox"]:
             raise BenchError("the guest's /bin/busybox is not the image's busybox")
@@ -197,17 +197,17 @@ class Runner:
                     self.say(f"bench: {cell.key}: {e}; restarting the machine and retrying the cell once")
                     retried.add(cell.key)
 
-    def _one(self, m: object, ch: session.Channel, cell: ex.Cell, runs_inside: int) -> tuple[dict[str, str], str]:
-        m.mark_console()  # type: ignore[attr-defined]
+    def _one(self, m: vm.Machine, ch: Channel, cell: ex.Cell, runs_inside: int) -> tuple[dict[str, str], str]:
+        m.mark_console()
         r = ch.run(command(cell, runs_inside), timeout=RUN_TIMEOUT * self.settings.timeout_multiplier)
-        trouble = m.trouble()  # type: ignore[attr-defined]
+        trouble = m.trouble()
         if trouble:
             raise BootError("kernel trouble on the console during the run", trouble)
         t = parse_time(r.text)
         err = "" if r.status == 0 else r.stderr.decode("utf-8", "replace")[-300:]
         return t, err
 
-    def run_cell(self, m: object, ch: session.Channel, cell: ex.Cell, kernel_sha: str) -> None:
+    def run_cell(self, m: vm.Machine, ch: Channel, cell: ex.Cell, kernel_sha: str) -> None:
         self.cells_done += 1
         self.say(f"bench: [{self.cells_done}] {cell.key}")
         exp = self.expected.get(cell.key)

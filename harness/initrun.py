@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import hashing, proc, vm
-from harness.errors import BootError, CommandFailed, ConfigError
+from harness import proc, vm
+from harness.errors import BootError, ConfigError
 
 DEVICES = (("console", "c", 5, 1, "0600"), ("tty", "c", 5, 0, "0666"), ("ttyS0", "c", 4, 64, "0660"),
            ("null", "c", 1, 3, "0666"))
@@ -99,14 +99,8 @@ def run(kernel: Path, program: Path, env: dict[str, str], work: Path, timeout: f
     return InitRun(text, time.monotonic() - t0, argv, console)
 
 
-def program_hash(path: Path) -> str:
-    return hashing.sha256_file(path)
-
-
 def scratch(build: Path, name: str) -> Path:
     d = build / "runs"
     d.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=d))
 
-
-__all__ = ["InitRun", "build_tools", "run", "scratch", "CommandFailed"]

@@ -11,10 +11,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness import engine as engine_mod
 from harness import kernel, sources, toolchain, vm
 from harness.settings import Settings
+
+if TYPE_CHECKING:
+    from harness.image import RootImage
+    from harness.session import GuestImage
 
 Say = Callable[[str], None]
 
@@ -82,10 +87,6 @@ def replicate(settings: Settings, opts: Options, say: Say, profile: str = "full"
     say(f"[7/{n}] bench ({profile}): raw store and summary in {out}")
     say(f"replicate: {len(BUILT)} stages done in {time.monotonic() - t0:.0f} s")
     return [s for s in STAGES if s not in BUILT]
-
-
-def report_path(settings: Settings) -> Path:
-    return settings.build / "report"
 
 
 def guest_tools(settings: Settings) -> Path:
@@ -189,7 +190,7 @@ def bench(settings: Settings, profile: str, experiments: list[str] | None, tools
     return settings.build / "bench"
 
 
-def session_image(kernel: Path, img: object):  # noqa: ANN201
+def session_image(kernel: Path, img: RootImage) -> GuestImage:
     from harness import session
 
-    return session.GuestImage(kernel, img.path, img.host_key)  # type: ignore[attr-defined]
+    return session.GuestImage(kernel, img.path, img.host_key)

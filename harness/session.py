@@ -19,8 +19,6 @@ from pathlib import Path
 
 from harness import keys, vm
 from harness.guest import Channel, write_known_hosts
-
-__all__ = ["Channel", "GuestImage", "machine", "channel", "boot_foreground", "console_path"]
 from harness.settings import Settings
 
 Say = Callable[[str], None]

@@ -125,10 +125,6 @@ def _record(settings: Settings, tc: Toolchain, gcc: ResolvedSource, gp: list[pat
     out.write_text(json.dumps(rec, indent=2) + "\n")
 
 
-def record_path(settings: Settings, tc: Toolchain) -> Path:
-    return settings.cache / "toolchain" / f"{tc.input_hash[:16]}.json"
-
-
 def _ensure_host(settings: Settings, engine: HostEngine, gcc: ResolvedSource, gp: list[patches.Patch],
                  say=print) -> Toolchain:  # noqa: ANN001
     missing = [p for p in package_list() if not baseimage.dpkg_installed(p)]

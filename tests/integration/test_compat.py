@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness import image, pipeline, session
+from harness.guest import Channel
 from harness.pipeline import Options
 from harness.settings import REPO, Settings
 
@@ -32,14 +33,14 @@ def test_every_area_passes_on_the_host_with_only_2_0_36_calls(built: tuple[Path,
 
 
 @pytest.fixture(scope="module")
-def guest(real: Settings, opts: Options) -> Iterator[session.Channel]:
+def guest(real: Settings, opts: Options) -> Iterator[Channel]:
     img = pipeline.guest_image(real, "vanilla", opts, print)
     with session.machine(real, img, name="compat") as (_, ch):
         yield ch
 
 
 @pytest.mark.parametrize("name", PROGRAMS)
-def test_area_passes_in_the_guest(built: tuple[Path, str], guest: session.Channel, name: str) -> None:
+def test_area_passes_in_the_guest(built: tuple[Path, str], guest: Channel, name: str) -> None:
     guest.check("mkdir -p /tmp/compat")
     guest.put(built[0] / name, f"/tmp/compat/{name}")
     r = guest.run(f"cd /tmp/compat && chmod 755 {name} && ./{name}", timeout=120)
