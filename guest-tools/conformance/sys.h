@@ -173,4 +173,8 @@ void set_handler(int sig, void (*h)(int), unsigned long flags);
 long memfree(void);
 void init_console(void);
 
+/* start.S: setjmp/longjmp for getting back from a SIGBUS handler */
+int xsetjmp(long *b) __attribute__((returns_twice));
+void xlongjmp(long *b, int v) __attribute__((noreturn));
+
 #endif

@@ -31,18 +31,6 @@ static const char *lines[] = {
 static long delay = 300;
 static char **genv;
 
-int xsetjmp(long *b) __attribute__((returns_twice));
-void xlongjmp(long *b, int v) __attribute__((noreturn));
-__asm__(".text\n.globl xsetjmp\nxsetjmp:\n"
-	"	movl 4(%esp),%eax\n	movl %ebx,0(%eax)\n	movl %esi,4(%eax)\n"
-	"	movl %edi,8(%eax)\n	movl %ebp,12(%eax)\n	leal 4(%esp),%ecx\n"
-	"	movl %ecx,16(%eax)\n	movl (%esp),%ecx\n	movl %ecx,20(%eax)\n"
-	"	xorl %eax,%eax\n	ret\n"
-	".globl xlongjmp\nxlongjmp:\n"
-	"	movl 4(%esp),%edx\n	movl 8(%esp),%eax\n	movl 0(%edx),%ebx\n"
-	"	movl 4(%edx),%esi\n	movl 8(%edx),%edi\n	movl 12(%edx),%ebp\n"
-	"	movl 16(%edx),%esp\n	jmp *20(%edx)\n");
-
 static long jb[6];
 static void on_bus(int s)
 {

@@ -60,34 +60,6 @@
 
 static const char *fifo_path = "/stress-fifo";
 
-/* ---------------- setjmp/longjmp for SIGBUS recovery ---------------- */
-int xsetjmp(long *b) __attribute__((returns_twice));
-void xlongjmp(long *b, int v) __attribute__((noreturn));
-__asm__(".text\n"
-	".globl xsetjmp\n"
-	"xsetjmp:\n"
-	"	movl 4(%esp),%eax\n"
-	"	movl %ebx,0(%eax)\n"
-	"	movl %esi,4(%eax)\n"
-	"	movl %edi,8(%eax)\n"
-	"	movl %ebp,12(%eax)\n"
-	"	leal 4(%esp),%ecx\n"
-	"	movl %ecx,16(%eax)\n"
-	"	movl (%esp),%ecx\n"
-	"	movl %ecx,20(%eax)\n"
-	"	xorl %eax,%eax\n"
-	"	ret\n"
-	".globl xlongjmp\n"
-	"xlongjmp:\n"
-	"	movl 4(%esp),%edx\n"
-	"	movl 8(%esp),%eax\n"
-	"	movl 0(%edx),%ebx\n"
-	"	movl 4(%edx),%esi\n"
-	"	movl 8(%edx),%edi\n"
-	"	movl 12(%edx),%ebp\n"
-	"	movl 16(%edx),%esp\n"
-	"	jmp *20(%edx)\n");
-
 /* ---------------- environment ---------------- */
 static char **genv;
 
@@ -706,6 +678,25 @@ static long touch(int m, unsigned long q, unsigned long n, unsigned long cbeg, u
 	return -1;
 }
 
+/*
+ * One access that may wait (for data or for room), interrupted by a timer
+ * signal one time in three: the handler runs and the access waits again
+ * (R-SIG-1).  Returns what touch() returns.
+ */
+static long waiting_touch(int m, unsigned long q, int store, int *timed)
+{
+	int tm = rnd(3) == 0;
+	long pg;
+
+	if (tm)
+		timer_us(1000 + rnd(20000));
+	pg = touch(m, q, 1, 0, 0, store);
+	if (tm)
+		timer_us(0);
+	*timed = tm;
+	return pg;
+}
+
 /* ---------------- members and the baton ---------------- */
 static void send_baton(int to, long cmd)
 {
@@ -1041,12 +1032,7 @@ static void r_touch_wait(void)
 	m = need_map(q, 1);
 	if (m < 0)
 		return;
-	tm = rnd(3) == 0;
-	if (tm)
-		timer_us(1000 + rnd(20000));
-	pg = touch(m, q, 1, 0, 0, 0);
-	if (tm)
-		timer_us(0);
+	pg = waiting_touch(m, q, 0, &tm);
 	B.waits++;
 	check_pos(&p);
 	if (pg >= 0) {
@@ -1418,12 +1404,7 @@ static void w_touch_wait(void)
 	m = need_map(q, 1);
 	if (m < 0)
 		return;
-	tm = rnd(3) == 0;
-	if (tm)
-		timer_us(1000 + rnd(20000));
-	pg = touch(m, q, 1, 0, 0, 1);
-	if (tm)
-		timer_us(0);
+	pg = waiting_touch(m, q, 1, &tm);
 	B.waits++;
 	check_pos(&p);
 	if (pg >= 0) {
