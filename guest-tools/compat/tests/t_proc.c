@@ -50,7 +50,9 @@ int main(int argc, char **argv)
 	CHECK(uname(&u) == 0 && !strcmp(u.sysname, "Linux"), "uname: %s %s", u.sysname, u.release);
 	struct sysinfo si;
 	CHECK(sysinfo(&si) == 0 && si.mem_unit >= 1 && si.totalram > 0, "sysinfo (mem_unit %u)", si.mem_unit);
-	CHECK(getppid() > 0 && getpgrp() > 0 && getsid(0) > 0, "getppid/getpgrp/getsid");
+	/* 0 is a valid answer when the parent or session leader lives outside
+	 * our PID namespace (CI runs in one), so only the error value fails. */
+	CHECK(getppid() >= 0 && getpgrp() >= 0 && getsid(0) >= 0, "getppid/getpgrp/getsid");
 	fflush(stdout);
 	p = fork();
 	if (p == 0)
