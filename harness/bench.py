@@ -188,7 +188,7 @@ class Runner:
                         pending.pop(0)
             except (GuestError, BootError, BenchError) as e:
                 cell = pending[0]
-                self.store.drop_partial(self.profile.warmup + self.profile.reps + 1, [cell.key])
+                self.store.drop_partial(self.profile.runs_per_cell, [cell.key])
                 if cell.key in retried:
                     self.say(f"bench: {cell.key} failed twice ({e}); recorded as failed")
                     self.record_failed(cell, str(e), hashing.sha256_file(image_.kernel))
@@ -238,7 +238,7 @@ class Runner:
             self.profile.name, self.session_id, _now(), _now()))
 
     def record_failed(self, cell: ex.Cell, error: str, kernel_sha: str) -> None:
-        for i in range(self.profile.warmup + self.profile.reps + 1):
+        for i in range(self.profile.runs_per_cell):
             self.store.append(Run(cell, i, i <= self.profile.warmup, 0, None, None, None, None, False, error, None,
                                   "", "", "", self.input_hashes.get(cell.size, ""), kernel_sha, self.profile.name,
                                   self.session_id, _now(), _now()))
@@ -251,8 +251,12 @@ def store_path(settings: Settings) -> Path:
 def open_store(settings: Settings, resume: bool, say: Say) -> RawStore:
     path = store_path(settings)
     if path.exists() and not resume:
-        keep = path.with_name(f"raw-{dt.datetime.now().strftime('%Y%m%dT%H%M%S')}.sqlite")
+        stamp = dt.datetime.now().strftime('%Y%m%dT%H%M%S')
+        keep = path.with_name(f"raw-{stamp}.sqlite")
         shutil.move(path, keep)
+        prov = path.with_name("provenance.json")
+        if prov.exists():  # the provenance belongs to the store it describes
+            shutil.move(prov, path.with_name(f"provenance-{stamp}.json"))
         for side in ("-wal", "-shm"):
             w = Path(str(path) + side)
             if w.exists():
@@ -262,7 +266,7 @@ def open_store(settings: Settings, resume: bool, say: Say) -> RawStore:
 
 
 def plan(cells: list[ex.Cell], store: RawStore, profile: ex.Profile, seed: int) -> dict[tuple[str, str], list[ex.Cell]]:
-    per_cell = profile.warmup + profile.reps + 1
+    per_cell = profile.runs_per_cell
     done = store.done_cells(per_cell)
     store.drop_partial(per_cell, [c.key for c in cells])
     groups: dict[tuple[str, str], list[ex.Cell]] = {}

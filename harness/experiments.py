@@ -38,6 +38,11 @@ class Profile:
     warmup: int
     min_run_s: float  # a timed run is repeated inside one timing until it lasts this long
 
+    @property
+    def runs_per_cell(self) -> int:
+        """Rows a complete cell has in the raw store: one calibration run, the warm-ups, the repetitions."""
+        return 1 + self.warmup + self.reps
+
 
 PROFILES = {
     "quick": Profile("quick", (4 * MiB,), (4 * MiB,), (4 * KiB, 64 * KiB), (4 * MiB,), reps=3, warmup=1,

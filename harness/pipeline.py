@@ -6,7 +6,6 @@ earlier outputs at once, so ``replicate`` after an interruption resumes where it
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -165,6 +164,10 @@ def bench(settings: Settings, profile: str, experiments: list[str] | None, tools
     tl = b.build_tools(settings, say, img.busybox)
     data, hashes = b.make_inputs(settings, tl, ex.inputs(profile))
     store = b.open_store(settings, resume, say)
+    from harness import provenance
+
+    record = provenance.collect(settings, prof, cells, kernels_built, img, tl, hashes, data)
+    provenance.write(record, settings.build / "bench")  # before the first run: an interrupted run renders too
     try:
         groups = b.plan(cells, store, prof, seed=19990)
         todo = sum(len(g) for g in groups.values())
@@ -178,14 +181,6 @@ def bench(settings: Settings, profile: str, experiments: list[str] | None, tools
             say(f"bench: {kernel}/{clock} done ({done}/{todo} cells, {time.monotonic() - t0:.0f} s)")
     finally:
         store.close()
-    from harness import vm
-
-    provenance = {
-        "profile": profile, "qemu": vm.qemu_version(), "tools_buildinfo": tl.buildinfo, "tool_sha256": tl.hashes,
-        "inputs_sha256": {str(k): v for k, v in hashes.items()}, "data_disk": str(data),
-        "kernels": {k: kb.sha256 for k, kb in kernels_built.items()}, "root_image_sha256": img.sha256,
-    }
-    (settings.build / "bench" / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
     stats.summarize(b.store_path(settings), settings.build / "bench")
     return settings.build / "bench"
 
