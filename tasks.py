@@ -109,12 +109,15 @@ def boot_smoke(c, variant="vanilla"):  # type: ignore[no-untyped-def]
                                            "profile": "bench profile: full (default, the replication) or quick"})
 @lab_task
 def replicate(c, engine=None, allow_unverified=None, profile="full"):  # type: ignore[no-untyped-def]
-    """Run the whole study as far as the lab goes (resumable); names the stages not built yet."""
-    from harness.pipeline import replicate as run
+    """The whole study: fetch, toolchain, build, image, conformance, bench, report, archive (resumable)."""
+    from harness.replicate import run
 
-    missing = run(settings_mod.load(), _opts(engine, allow_unverified), _say, profile)
-    if missing:
-        print(f"not built yet in this lab: {', '.join(missing)}")
+    r = run(settings_mod.load(), _opts(engine, allow_unverified), _say, profile)
+    print(f"replicate: done in {r.seconds / 60:.1f} min")
+    for line in r.verdicts:
+        print(f"  {line}")
+    print(f"report:  {r.report}")
+    print(f"archive: {r.archive}")
 
 
 @task(iterable=["allow_unverified"],

@@ -159,6 +159,7 @@ class Runner:
         self.expected: dict[str, str] = {}
         self.cells_done = 0
         self.inputs_dir = settings.build / "bench" / "inputs"
+        self.on_cell: Callable[[ex.Cell], None] = lambda cell: None  # told after each cell ends (progress)
 
     def prepare(self, ch: Channel) -> None:
         ch.check(f"mkdir -p {GUEST_DIR} /data && mount -t ext2 -o ro /dev/hdb /data")
@@ -186,6 +187,7 @@ class Runner:
                         cell = pending[0]
                         self.run_cell(m, ch, cell, hashing.sha256_file(image_.kernel))
                         pending.pop(0)
+                        self.on_cell(cell)
             except (GuestError, BootError, BenchError) as e:
                 cell = pending[0]
                 self.store.drop_partial(self.profile.runs_per_cell, [cell.key])
@@ -193,6 +195,7 @@ class Runner:
                     self.say(f"bench: {cell.key} failed twice ({e}); recorded as failed")
                     self.record_failed(cell, str(e), hashing.sha256_file(image_.kernel))
                     pending.pop(0)
+                    self.on_cell(cell)
                 else:
                     self.say(f"bench: {cell.key}: {e}; restarting the machine and retrying the cell once")
                     retried.add(cell.key)
@@ -248,8 +251,37 @@ def store_path(settings: Settings) -> Path:
     return settings.build / "bench" / "raw.sqlite"
 
 
-def open_store(settings: Settings, resume: bool, say: Say) -> RawStore:
+def store_mismatch(path: Path, profile: str, kernel_shas: set[str]) -> str | None:
+    """Why the store at ``path`` cannot be continued by this run (None: it can, or it is empty).
+
+    A store holds one profile measured on one pair of kernels; continuing it with another
+    profile or rebuilt kernels would mix incomparable runs in one summary.
+    """
+    if not path.exists():
+        return None
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        profiles = {r[0] for r in db.execute("SELECT DISTINCT profile FROM runs")}
+        kernels = {r[0] for r in db.execute("SELECT DISTINCT kernel_sha256 FROM runs WHERE kernel_sha256 != ''")}
+    if profiles - {profile}:
+        return f"it holds profile {', '.join(sorted(profiles))}, not {profile}"
+    if kernels - kernel_shas:
+        return "it was measured on kernels that differ from the ones built now"
+    return None
+
+
+def open_store(settings: Settings, resume: bool | None, say: Say, profile: str = "",
+               kernel_shas: set[str] | None = None) -> RawStore:
+    """The raw store; ``resume`` None means: continue it when it matches this run, else start afresh."""
     path = store_path(settings)
+    if resume is not False and path.exists():
+        why = store_mismatch(path, profile, kernel_shas or set()) if profile else None
+        if why and resume:
+            raise BenchError(f"cannot resume the raw store {path}: {why}; run without --resume to start a new one")
+        if why:
+            say(f"bench: starting a new raw store ({path} cannot be continued: {why})")
+            resume = False
     if path.exists() and not resume:
         stamp = dt.datetime.now().strftime('%Y%m%dT%H%M%S')
         keep = path.with_name(f"raw-{stamp}.sqlite")

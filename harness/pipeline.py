@@ -1,7 +1,7 @@
 """The stages composed: what each task asks for, with its prerequisites.
 
 Every function here is idempotent: a stage whose inputs are unchanged returns its
-earlier outputs at once, so ``replicate`` after an interruption resumes where it stopped.
+earlier outputs at once, so ``replicate`` (harness/replicate.py) after an interruption resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -22,9 +22,6 @@ if TYPE_CHECKING:
 
 Say = Callable[[str], None]
 
-# Stages of the study in order; those not yet in the lab are named by `replicate`.
-STAGES = ("fetch", "toolchain", "build", "boot-smoke", "image", "conformance", "bench", "report", "archive")
-BUILT = ("fetch", "toolchain", "build", "boot-smoke", "image", "conformance", "bench")
 VARIANTS = ("vanilla", "xmmap")
 
 
@@ -54,38 +51,6 @@ def boot_smoke(settings: Settings, variant: str, say: Say) -> vm.SmokeResult:
     kvm = vm.kvm_status()
     say(f"boot-smoke: {variant} under TCG ({vm.qemu_version()}; KVM: {kvm.reason})")
     return vm.boot_smoke(bz, settings.build / "smoke" / variant, settings.timeout(60))
-
-
-def replicate(settings: Settings, opts: Options, say: Say, profile: str = "full", resume: bool = True) -> list[str]:
-    """Run every stage the lab has; returns the names of the stages not built yet."""
-    t0 = time.monotonic()
-    n = len(BUILT)
-    for r in sources.fetch(settings, None, opts.allow_unverified):
-        say(f"[1/{n}] fetch: {r.name}-{r.version} via {r.route}, {'verified' if r.verified else 'UNVERIFIED'}")
-    tc = toolchain_for(settings, opts, say)
-    say(f"[2/{n}] toolchain: {tc.image} ({tc.engine.name})")
-    for variant in VARIANTS:
-        build = build_kernel(settings, variant, opts, say, tc)
-        say(f"[3/{n}] build: {variant} bzImage sha256 {build.sha256}{' (unchanged)' if build.skipped else ''}")
-    smoke = boot_smoke(settings, "vanilla", say)
-    say(f"[4/{n}] boot-smoke: {smoke.banner!r} ... {smoke.root_line!r} in {smoke.seconds:.1f} s")
-    from harness import image
-
-    img = image.ensure(settings, opts.engine, say)
-    say(f"[5/{n}] image: {img.path} sha256 {img.sha256}{' (unchanged)' if img.skipped else ''}")
-    for variant in VARIANTS:
-        r = conformance(settings, variant, "tcg", opts, say)
-        c = r.counts()
-        say(f"[6/{n}] conformance {variant}: {c['PASS']} passed, {c['FAIL']} failed, {c['REFUSED']} refused "
-            f"as expected; verdict {r.summary.get('verdict')}")
-        if not r.ok:
-            from harness.conformance import ConformanceFailed
-
-            raise ConformanceFailed(f"conformance on {variant} failed (console: {r.console})")
-    out = bench(settings, profile, None, None, None, None, resume, opts, say)
-    say(f"[7/{n}] bench ({profile}): raw store and summary in {out}")
-    say(f"replicate: {len(BUILT)} stages done in {time.monotonic() - t0:.0f} s")
-    return [s for s in STAGES if s not in BUILT]
 
 
 def guest_tools(settings: Settings) -> Path:
@@ -148,8 +113,14 @@ def pipe_bench(settings: Settings, variant: str, clock: str, opts: Options, say:
 
 
 def bench(settings: Settings, profile: str, experiments: list[str] | None, tools: list[str] | None,
-          kernels: list[str] | None, clocks: list[str] | None, resume: bool, opts: Options, say: Say) -> Path:
-    """Experiments E1-E3: returns the directory with raw.sqlite and the summary."""
+          kernels: list[str] | None, clocks: list[str] | None, resume: bool | None, opts: Options, say: Say,
+          on_plan: Callable[[int], None] | None = None, on_cell: Callable[[object], None] | None = None) -> Path:
+    """Experiments E1-E3: returns the directory with raw.sqlite and the summary.
+
+    ``resume`` None continues the raw store when it holds the same profile on the same
+    kernels (what ``replicate`` does); ``on_plan`` hears how many cells are left to run and
+    ``on_cell`` each cell as it ends (progress displays).
+    """
     import uuid
 
     from harness import bench as b
@@ -163,7 +134,7 @@ def bench(settings: Settings, profile: str, experiments: list[str] | None, tools
     img = image.ensure(settings, opts.engine, say)
     tl = b.build_tools(settings, say, img.busybox)
     data, hashes = b.make_inputs(settings, tl, ex.inputs(profile))
-    store = b.open_store(settings, resume, say)
+    store = b.open_store(settings, resume, say, profile, {kb.sha256 for kb in kernels_built.values()})
     from harness import provenance
 
     record = provenance.collect(settings, prof, cells, kernels_built, img, tl, hashes, data)
@@ -172,7 +143,11 @@ def bench(settings: Settings, profile: str, experiments: list[str] | None, tools
         groups = b.plan(cells, store, prof, seed=19990)
         todo = sum(len(g) for g in groups.values())
         say(f"bench: profile {profile}: {len(cells)} cells, {len(cells) - todo} already done, {todo} to run")
+        if on_plan:
+            on_plan(todo)
         runner = b.Runner(settings, prof, store, tl, data, hashes, say, uuid.uuid4().hex[:12])
+        if on_cell:
+            runner.on_cell = on_cell
         done = 0
         for (kernel, clock), group in sorted(groups.items()):
             guest = session_image(kernels_built[kernel].bzimage, img)

@@ -1,0 +1,245 @@
+"""``./inv replicate``: every stage of the study in order, with an overall progress and time estimate.
+
+Each stage is idempotent (it returns its earlier outputs when its inputs are unchanged) and
+the bench continues its raw store when it holds the same profile on the same kernels, so
+running ``replicate`` again after an interruption resumes where it stopped: finished stages
+take a second, finished cells are not measured again.
+
+The time estimate starts from the durations measured on this machine (defaults below) and
+is replaced by what the previous runs of this checkout took (``build/replicate.json``);
+during the bench it follows the measured time per cell.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness import experiments as ex
+from harness import pipeline
+from harness.errors import HarnessError
+from harness.settings import Settings
+
+Say = Callable[[str], None]
+
+STAGES = ("fetch", "toolchain", "build", "boot-smoke", "image", "conformance", "bench", "report", "archive")
+# Cold durations measured on the development machine (2 cores, TCG), in seconds.
+DEFAULT_SECONDS = {"fetch": 10.0, "toolchain": 90.0, "build": 15.0, "boot-smoke": 5.0, "image": 300.0,
+                   "conformance": 60.0, "report": 30.0, "archive": 240.0}
+DEFAULT_SECONDS_PER_RUN = 1.45  # one timed run of at least min_run_s (1 s) plus the SSH round trips
+NO_OP_SECONDS = 3.0  # a stage faster than this did no work: its time is not a useful estimate
+
+
+@dataclass(frozen=True)
+class Replication:
+    report: Path
+    archive: Path
+    verdicts: list[str]
+    seconds: float
+
+
+@dataclass
+class Estimate:
+    """Expected seconds per stage, learnt from earlier runs of this checkout."""
+
+    path: Path
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    seconds_per_run: float = DEFAULT_SECONDS_PER_RUN
+
+    @classmethod
+    def load(cls, path: Path) -> Estimate:
+        try:
+            d = json.loads(path.read_text())
+            return cls(path, {str(k): float(v) for k, v in d.get("stage_seconds", {}).items()},
+                       float(d.get("seconds_per_run", DEFAULT_SECONDS_PER_RUN)))
+        except (OSError, ValueError, AttributeError):
+            return cls(path)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"stage_seconds": self.stage_seconds, "seconds_per_run": self.seconds_per_run},
+                                  indent=2) + "\n")
+        tmp.replace(self.path)
+
+    def seconds(self, stage: str, profile: ex.Profile, bench_cells: int) -> float:
+        if stage == "bench":
+            return bench_cells * profile.runs_per_cell * self.seconds_per_run
+        return self.stage_seconds.get(stage, DEFAULT_SECONDS[stage])
+
+    def learn(self, stage: str, seconds: float) -> None:
+        if stage != "bench" and seconds > NO_OP_SECONDS:
+            self.stage_seconds[stage] = round(seconds, 1)
+
+
+def _fmt(seconds: float) -> str:
+    s = int(max(seconds, 0))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+class Display:
+    """One overall bar (rich) on a terminal; plain progress lines in logs and CI."""
+
+    def __init__(self, total_stages: int) -> None:
+        self.n = total_stages
+        self.live = sys.stdout.isatty()
+        self.progress = None
+        if self.live:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                     TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                                     TextColumn("{task.fields[left]}"))
+            self.task = self.progress.add_task("replicate", total=1.0, left="")
+
+    def __enter__(self) -> Display:
+        if self.progress:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress:
+            self.progress.stop()
+
+    def say(self, msg: str) -> None:
+        if self.progress:
+            self.progress.console.print(msg, markup=False, highlight=False)
+        else:
+            print(msg, flush=True)
+
+    def update(self, i: int, stage: str, fraction: float, left: float, note: str = "", line: bool = False) -> None:
+        text = f"[{i}/{self.n}] {stage}{(' ' + note) if note else ''}"
+        left_text = f"about {_fmt(left)} left"
+        if self.progress:
+            self.progress.update(self.task, completed=min(fraction, 1.0), description=text, left=left_text)
+        elif line:
+            print(f"replicate: {text}: {fraction:.0%} done, {left_text}", flush=True)
+
+
+class _Tracker:
+    """Where the replication stands: planned and spent seconds, and the bench's cells."""
+
+    def __init__(self, display: Display, est: Estimate, prof: ex.Profile) -> None:
+        self.d, self.est, self.prof = display, est, prof
+        self.planned = {s: est.seconds(s, prof, len(ex.cells(prof.name))) for s in STAGES}
+        self.spent = 0.0
+        self.index = 0
+        self.t_stage = time.monotonic()
+        self.todo = self.cells_done = 0
+
+    def remaining_after(self, i: int) -> float:
+        return sum(self.planned[s] for s in STAGES[i:])
+
+    def show(self, note: str = "", line: bool = False) -> None:
+        stage = STAGES[self.index - 1]
+        in_stage = time.monotonic() - self.t_stage
+        left = max(self.planned[stage] - in_stage, 0.0) + self.remaining_after(self.index)
+        total = self.spent + in_stage + left
+        self.d.update(self.index, stage, (self.spent + in_stage) / total if total else 1.0, left, note, line)
+
+    def begin(self, i: int) -> None:
+        self.index, self.t_stage = i, time.monotonic()
+        self.show(line=True)
+
+    def end(self) -> None:
+        stage = STAGES[self.index - 1]
+        took = time.monotonic() - self.t_stage
+        if stage == "bench" and self.cells_done:
+            self.est.seconds_per_run = round(took / self.cells_done / self.prof.runs_per_cell, 3)
+        self.est.learn(stage, took)
+        self.est.save()
+        self.planned[stage] = took
+        self.spent += took
+
+    def on_plan(self, todo: int) -> None:
+        self.todo = todo
+        self.planned["bench"] = self.est.seconds("bench", self.prof, todo)
+
+    def on_cell(self, _cell: object) -> None:
+        self.cells_done += 1
+        if self.cells_done >= 3:  # trust this run's own pace once a few cells are measured
+            self.planned["bench"] = (time.monotonic() - self.t_stage) / self.cells_done * max(self.todo, 1)
+        self.show(f"{self.cells_done}/{self.todo} cells", line=self.cells_done % 10 == 0)
+
+
+def run(settings: Settings, opts: pipeline.Options, say: Say, profile: str = "full") -> Replication:
+    """The whole study; returns where the report and the archive are."""
+    ex.check_names(profile, None, None, None, None)
+    prof = ex.PROFILES[profile]
+    t0 = time.monotonic()
+    result: dict[str, object] = {}
+    with Display(len(STAGES)) as d:
+        track = _Tracker(d, Estimate.load(settings.build / "replicate.json"), prof)
+        for i, stage in enumerate(STAGES, 1):
+            track.begin(i)
+            result[stage] = _stage(settings, stage, opts, d.say, profile, track, result)
+            track.end()
+        d.update(len(STAGES), "done", 1.0, 0)
+    report, archive = result["report"], result["archive"]
+    assert isinstance(report, tuple) and isinstance(archive, Path)
+    return Replication(report[0], archive, report[1], time.monotonic() - t0)
+
+
+def _stage(settings: Settings, stage: str, opts: pipeline.Options, say: Say, profile: str, track: _Tracker,
+           result: dict[str, object]) -> object:
+    n = len(STAGES)
+    i = STAGES.index(stage) + 1
+    if stage == "fetch":
+        from harness import sources
+
+        for r in sources.fetch(settings, None, opts.allow_unverified):
+            say(f"[{i}/{n}] fetch: {r.name}-{r.version} via {r.route}, {'verified' if r.verified else 'UNVERIFIED'}")
+        return None
+    if stage == "toolchain":
+        tc = pipeline.toolchain_for(settings, opts, say)
+        say(f"[{i}/{n}] toolchain: {tc.image} ({tc.engine.name})")
+        return tc
+    if stage == "build":
+        for variant in pipeline.VARIANTS:
+            b = pipeline.build_kernel(settings, variant, opts, say, result.get("toolchain"))  # type: ignore[arg-type]
+            say(f"[{i}/{n}] build: {variant} bzImage sha256 {b.sha256}{' (unchanged)' if b.skipped else ''}")
+        return None
+    if stage == "boot-smoke":
+        smoke = pipeline.boot_smoke(settings, "vanilla", say)
+        say(f"[{i}/{n}] boot-smoke: {smoke.banner!r} ... {smoke.root_line!r} in {smoke.seconds:.1f} s")
+        return None
+    if stage == "image":
+        from harness import image
+
+        img = image.ensure(settings, opts.engine, say)
+        say(f"[{i}/{n}] image: {img.path} sha256 {img.sha256}{' (unchanged)' if img.skipped else ''}")
+        return None
+    if stage == "conformance":
+        for variant in pipeline.VARIANTS:
+            r = pipeline.conformance(settings, variant, "tcg", opts, say)
+            c = r.counts()
+            say(f"[{i}/{n}] conformance {variant}: {c['PASS']} passed, {c['FAIL']} failed, {c['REFUSED']} refused "
+                f"as expected; verdict {r.summary.get('verdict')}")
+            if not r.ok:
+                from harness.conformance import ConformanceFailed
+
+                raise ConformanceFailed(f"conformance on {variant} failed (console: {r.console})")
+        return None
+    if stage == "bench":
+        out = pipeline.bench(settings, profile, None, None, None, None, None, opts, say, track.on_plan,
+                             track.on_cell)
+        say(f"[{i}/{n}] bench ({profile}): raw store and summary in {out}")
+        return out
+    if stage == "report":
+        from harness.report import render
+
+        rep = render(settings.build / "bench", settings.build / "report")
+        lines = [f"{v.claim}: {v.verdict}" for v in rep.verdicts]
+        say(f"[{i}/{n}] report: {rep.html}")
+        return (rep.html, lines)
+    if stage == "archive":
+        from harness import archive
+
+        path = archive.create(settings, say)
+        say(f"[{i}/{n}] archive: {path}")
+        return path
+    raise HarnessError(f"unknown stage {stage}")
