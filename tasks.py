@@ -334,6 +334,53 @@ def bench(c, profile="quick", experiment=None, tool=None, kernel=None, clock=Non
     print(f"raw store {out / 'raw.sqlite'}; summary {out / 'summary.json'}; {summary['failed_runs']} failed runs")
 
 
+@task
+@lab_task
+def archive(c):  # type: ignore[no-untyped-def]
+    """Pack results, report, patches, sources, images, kernels and records into one RO-Crate tar."""
+    from harness import archive as archive_mod
+
+    a = archive_mod.create(settings_mod.load(), _say)
+    print(f"{a.path}  {a.size / 2**20:.1f} MiB, {a.members} members ({a.seconds:.0f} s)")
+
+
+@task(help={"rebuild": "also load the archived toolchain image and rebuild both kernels from the archive"})
+@lab_task
+def verify(c, archive, rebuild=False):  # type: ignore[no-untyped-def]
+    """Check an archive offline (hashes, metadata, report re-rendered); --rebuild rebuilds its kernels."""
+    from pathlib import Path
+
+    from harness.archive.rebuild import rebuild as rebuild_kernels
+    from harness.archive.verify import verify as check
+
+    path = Path(archive)
+    v = rebuild_kernels(settings_mod.load(), path, _say)[0] if rebuild else check(path)
+    print(f"verify: {path.name}: {v.members} members, {v.bytes / 2**20:.1f} MiB checked; report {v.report}"
+          + ("; both kernels rebuilt bit for bit" if rebuild else ""))
+
+
+@task(help={"compare": "a reference directory (summary.json written by ./inv report) to mark differing figures",
+            "results": "results directory with raw.sqlite and provenance.json (default build/bench)",
+            "out": "output directory (default build/report)"})
+@lab_task
+def report(c, compare=None, results=None, out=None):  # type: ignore[no-untyped-def]
+    """Render the replication report (one self-contained HTML file, cells.csv, summary.json) from the raw store."""
+    from pathlib import Path
+
+    from harness.report import render
+
+    s = settings_mod.load()
+    r = render(Path(results) if results else s.build / "bench", Path(out) if out else s.build / "report",
+               Path(compare) if compare else None)
+    for v in r.verdicts:
+        print(f"{v.claim} {v.verdict:14} {v.figure}")
+    if r.missing_cells:
+        print(f"{r.missing_cells} planned cells are missing or partial; figures are from the complete cells only")
+    if r.compare_differs is not None:
+        print(f"{r.compare_differs} figures differ from the reference {compare} beyond their 95% intervals")
+    print(f"report {r.html}\ncells {r.csv}\nsummary {r.summary}")
+
+
 @task(help={"k": "only tests matching this pytest -k expression", "integration": "run only the integration tests"})
 def test(c, k=None, integration=False):  # type: ignore[no-untyped-def]
     """Lint (ruff) and run the test suite (unit, and integration where sources are present)."""
@@ -364,4 +411,5 @@ def pin_source(c, name, tree):  # type: ignore[no-untyped-def]
 
 
 ns = Collection(fetch, toolchain, build, boot_smoke, image, boot, run, push, pull, console, shell, conformance,
-                stress, demo, bench, bench_channel, bench_pipe, replicate, test, lint, pin_source)
+                stress, demo, bench, report, bench_channel, bench_pipe, replicate, archive, verify, test, lint,
+                pin_source)

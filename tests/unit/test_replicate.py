@@ -40,7 +40,7 @@ class _Display:
 def test_tracker_follows_the_bench_pace(tmp_path: Path) -> None:
     d = _Display()
     t = replicate._Tracker(d, replicate.Estimate(tmp_path / "r.json"), ex.PROFILES["quick"])  # type: ignore[arg-type]
-    for i, stage in enumerate(replicate.STAGES[:6], 1):
+    for i in range(1, 7):
         t.begin(i)
         t.end()
     t.begin(7)
