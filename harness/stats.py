@@ -29,7 +29,7 @@ def load(db: Path) -> pd.DataFrame:
     return df
 
 
-def _boot_medians(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def boot_medians(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     idx = rng.integers(0, len(values), size=(B, len(values)))
     return np.median(values[idx], axis=1)
 
@@ -47,7 +47,7 @@ def cell_table(df: pd.DataFrame) -> pd.DataFrame:
         for m in METRICS:
             v = good[m].to_numpy(dtype=float)
             if len(v):
-                bm = _boot_medians(v, rng)
+                bm = boot_medians(v, rng)
                 row.update({f"{m}_median": float(np.median(v)), f"{m}_lo": float(np.percentile(bm, 2.5)),
                             f"{m}_hi": float(np.percentile(bm, 97.5))})
             else:
@@ -90,7 +90,7 @@ def ratios(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, dict[str, dict[str
             if np.median(b) <= 0 or np.median(a) <= 0:
                 row.update({f"{m}_ratio": None, f"{m}_lo": None, f"{m}_hi": None})
                 continue
-            ba, bb = _boot_medians(a, rng), _boot_medians(b, rng)
+            ba, bb = boot_medians(a, rng), boot_medians(b, rng)
             with np.errstate(divide="ignore", invalid="ignore"):
                 br = ba / bb
             br = br[np.isfinite(br) & (br > 0)]
@@ -116,6 +116,19 @@ def ratios(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, dict[str, dict[str
     return table, overall
 
 
+def summary(df: pd.DataFrame, cells: pd.DataFrame, table: pd.DataFrame,
+            overall: dict[str, dict[str, dict[str, object]]]) -> dict[str, object]:
+    """The summary record (summary.json): counts, the statistics used, ratios and both tables."""
+    return {
+        "runs": int(len(df)), "failed_runs": int((df["ok"] == 0).sum()) if len(df) else 0, "cells": int(len(cells)),
+        "statistics": {"bootstrap_resamples": B, "seed": SEED, "interval": "95% percentile bootstrap",
+                       "ratio": "median(mmap) / median(read); experiment: geometric mean over cells"},
+        "experiments": overall,
+        "cell_table": json.loads(cells.to_json(orient="records")),
+        "ratio_table": json.loads(table.to_json(orient="records")),
+    }
+
+
 def summarize(db: Path, out_dir: Path) -> dict[str, object]:
     """Write summary.json and cells.csv / ratios.csv beside the raw store; returns the summary."""
     df = load(db)
@@ -124,13 +137,6 @@ def summarize(db: Path, out_dir: Path) -> dict[str, object]:
     out_dir.mkdir(parents=True, exist_ok=True)
     cells.to_csv(out_dir / "cells.csv", index=False)
     table.to_csv(out_dir / "ratios.csv", index=False)
-    summary = {
-        "runs": int(len(df)), "failed_runs": int((df["ok"] == 0).sum()), "cells": int(len(cells)),
-        "statistics": {"bootstrap_resamples": B, "seed": SEED, "interval": "95% percentile bootstrap",
-                       "ratio": "median(mmap) / median(read); experiment: geometric mean over cells"},
-        "experiments": overall,
-        "cell_table": json.loads(cells.to_json(orient="records")),
-        "ratio_table": json.loads(table.to_json(orient="records")),
-    }
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+    record = summary(df, cells, table, overall)
+    (out_dir / "summary.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record

@@ -179,9 +179,9 @@ def sys_excess(runs: pd.DataFrame, clock: str, experiment: str = "E1") -> Figure
         cells += 1
         for m in ("user_us", "sys_us"):
             a, b = rd[m].to_numpy(float), mm[m].to_numpy(float)
-            ba = stats._boot_medians(a, rng)
+            ba = stats.boot_medians(a, rng)
             point[m] += float(np.median(a) - np.median(b))
-            boot[m] += ba - stats._boot_medians(b, rng)
+            boot[m] += ba - stats.boot_medians(b, rng)
             point["cpu"] += float(np.median(a))
             boot["cpu"] += ba
     if not cells:

@@ -8,7 +8,6 @@ assembled here (with the same keys, plus the claims and the completeness of the 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,14 +43,8 @@ def compute(results: Results) -> Stats:
 
 def record(results: Results, st: Stats, claims: list[dict[str, Any]]) -> dict[str, Any]:
     """summary.json: stats' summary of the complete cells, the claims' figures and what is missing."""
-    df = results.runs
     return {
-        "runs": int(len(df)), "failed_runs": int((df["ok"] == 0).sum()) if len(df) else 0, "cells": int(len(st.cells)),
-        "statistics": {"bootstrap_resamples": stats.B, "seed": stats.SEED, "interval": "95% percentile bootstrap",
-                       "ratio": "median(mmap) / median(read); experiment: geometric mean over cells"},
-        "experiments": st.experiments,
-        "cell_table": json.loads(st.cells.to_json(orient="records")),
-        "ratio_table": json.loads(st.ratios.to_json(orient="records")),
+        **stats.summary(results.runs, st.cells, st.ratios, st.experiments),
         "claims": claims,
         "plan": {"profile": results.profile, "cells": len(results.plan),
                  "expected_runs_per_cell": results.expected_runs, "missing_cells": results.missing_cells,
