@@ -281,7 +281,7 @@ def open_store(settings: Settings, resume: bool | None, say: Say, profile: str =
             raise BenchError(f"cannot resume the raw store {path}: {why}; run without --resume to start a new one")
         if why:
             say(f"bench: starting a new raw store ({path} cannot be continued: {why})")
-            resume = False
+        resume = not why
     if path.exists() and not resume:
         stamp = dt.datetime.now().strftime('%Y%m%dT%H%M%S')
         keep = path.with_name(f"raw-{stamp}.sqlite")

@@ -239,7 +239,7 @@ def _stage(settings: Settings, stage: str, opts: pipeline.Options, say: Say, pro
     if stage == "archive":
         from harness import archive
 
-        path = archive.create(settings, say)
-        say(f"[{i}/{n}] archive: {path}")
-        return path
+        a = archive.create(settings, say)
+        say(f"[{i}/{n}] archive: {a.path} ({a.size / 2**20:.0f} MiB, {a.members} members)")
+        return a.path
     raise HarnessError(f"unknown stage {stage}")

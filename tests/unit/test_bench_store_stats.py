@@ -84,3 +84,44 @@ def test_summary_is_reproducible(tmp_path: Path) -> None:
     a = stats.summarize(db, tmp_path / "a")
     b = stats.summarize(db, tmp_path / "b")
     assert a == b
+
+
+def _settings(tmp_path: Path):  # noqa: ANN202
+    from harness import settings as settings_mod
+
+    return settings_mod.Settings(repo=tmp_path, cache=tmp_path / "c", state=tmp_path / "s", build=tmp_path / "b",
+                                 user=settings_mod.UserConfig())
+
+
+@pytest.mark.parametrize("profile, kernels, continued", [
+    ("quick", {"k"}, True),  # same profile, same kernel: replicate continues the store
+    ("full", {"k"}, False),  # another profile: a new store, the old one kept
+    ("quick", {"other"}, False),  # rebuilt kernels: a new store
+])
+def test_automatic_resume_continues_only_a_matching_store(tmp_path: Path, profile: str, kernels: set[str],
+                                                          continued: bool) -> None:
+    from harness import bench
+
+    st = _settings(tmp_path)
+    store = RawStore(bench.store_path(st))
+    store.append(run_of(READ, 1, 100.0))
+    store.close()
+    said: list[str] = []
+    again = bench.open_store(st, None, said.append, profile, kernels)
+    assert (len(again.counts()) == 1) is continued
+    again.close()
+    kept = list((st.build / "bench").glob("raw-*.sqlite"))
+    assert bool(kept) is not continued
+    if not continued:
+        assert "starting a new raw store" in said[0]
+
+
+def test_explicit_resume_of_a_mismatching_store_fails(tmp_path: Path) -> None:
+    from harness import bench
+
+    st = _settings(tmp_path)
+    store = RawStore(bench.store_path(st))
+    store.append(run_of(READ, 1, 100.0))
+    store.close()
+    with pytest.raises(bench.BenchError, match="cannot resume .* it holds profile quick, not full"):
+        bench.open_store(st, True, print, "full", {"k"})
