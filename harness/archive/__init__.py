@@ -105,4 +105,8 @@ def create(settings: Settings, say: pack.Say, renderer: Renderer | None = None,
         dest = assemble(st.root, st.items, st.props, out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    for old in sorted(out_dir.glob(f"{dest.name.rsplit('-', 1)[0]}-*.tar")):
+        if old != dest:  # an archive is ~400 MiB: keep the newest of each profile (copy away what you hand out)
+            say(f"archive: removing the previous archive {old.name}")
+            old.unlink()
     return Created(dest, dest.stat().st_size, len(st.items) + 1, time.monotonic() - t0)
