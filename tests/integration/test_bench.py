@@ -67,7 +67,7 @@ def test_kill_9_then_resume_loses_at_most_the_running_cell(real: Settings, tmp_p
     argv = [str(REPO / "inv"), "bench", "--profile", "quick", "--kernel", "xmmap", "--clock", "tcg",
             "--experiment", "E2", "--allow-unverified", "gcc"]
     db = build / "bench" / "raw.sqlite"
-    per_cell = ex.PROFILES["quick"].warmup + ex.PROFILES["quick"].reps + 1
+    per_cell = ex.PROFILES["quick"].runs_per_cell
     p = subprocess.Popen(argv, env=env, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 900
@@ -88,6 +88,13 @@ def test_kill_9_then_resume_loses_at_most_the_running_cell(real: Settings, tmp_p
         counts[c] = counts.get(c, 0) + 1
     complete = {c for c, n in counts.items() if n == per_cell}
     assert complete and len([c for c, n in counts.items() if n < per_cell]) <= 1
+    # the half-written store of the killed run renders: its complete cells, the rest marked missing
+    from harness.report import render
+
+    half = render(build / "bench", tmp_path / "report-half")
+    planned = len(ex.cells("quick", ["E2"], None, ["xmmap"], ["tcg"]))
+    assert half.missing_cells == planned - len(complete) > 0
+    assert f"{half.missing_cells} of {planned} planned cells are missing" in half.html.read_text()
     r = subprocess.run([*argv, "--resume"], env=env, cwd=REPO, capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, r.stderr[-2000:]
     with sqlite3.connect(db) as con:
