@@ -158,6 +158,7 @@ class _Tracker:
     def on_plan(self, todo: int) -> None:
         self.todo = todo
         self.planned["bench"] = self.est.seconds("bench", self.prof, todo)
+        self.show(f"{todo} cells to run", line=True)
 
     def on_cell(self, _cell: object) -> None:
         self.cells_done += 1
