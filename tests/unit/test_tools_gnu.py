@@ -329,3 +329,24 @@ def test_property_small_inputs(bins: Path, tmp_path: Path, body: bytes, pat: byt
         same(bins, "grep", method, ["-F", *opts, "--", pat.decode(), str(f)], tmp_path)
     same(bins, "wc", "read", [], tmp_path, stdin=body)
     same(bins, "grep", "read", ["-F", *opts, "--", pat.decode()], tmp_path, stdin=body)
+
+
+def test_expected_output_of_a_pipe_cell_is_the_pipe_output(bins: Path, tmp_path: Path) -> None:
+    """E3 feeds the tool through a pipe; with 8-digit counts wc's columns differ from a file on stdin.
+
+    The reference run found this: every E3 wc cell at 16 MiB was stored as failed because
+    the host computed its expectation with the file as stdin.
+    """
+    from harness import bench
+    from harness import experiments as ex
+
+    f = tmp_path / "in-10000000"
+    f.write_bytes(b"a\n" * 5_000_000)  # 10,000,000 bytes: an 8-digit byte count
+    tools = bench.Tools(host=bins, guest=bins, hashes={}, buildinfo="", busybox=bins / "none")
+    cell = ex.Cell("E3", "xmmap", "tcg", "wc", "read", "", 10_000_000, 0)
+    piped = subprocess.run(f"cat {f} | {bins / 'wc'} --method=read", shell=True, capture_output=True, env=ENV,
+                           check=True).stdout
+    from_file = subprocess.run([bins / "wc", "--method=read"], stdin=f.open("rb"), capture_output=True, env=ENV,
+                               check=True).stdout
+    assert piped != from_file  # the formatting difference is real (GNU wc does the same)
+    assert bench.expected_output(tools, cell, tmp_path) == bench.fnv1a64(piped)
