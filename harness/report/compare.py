@@ -96,6 +96,13 @@ class Comparison:
                 if s in (DIFFERS, NEW)]
 
 
+def change_text(cur: Triple, ref: Triple | None) -> str:
+    """This run's figure relative to the reference's, in percent (how large a difference is)."""
+    if ref is None or cur[0] is None or ref[0] is None or ref[0] == 0:
+        return "–"
+    return f"{100 * (cur[0] / ref[0] - 1):+.2f}%"
+
+
 def load_reference(reference: Path) -> dict[str, Any]:
     path = reference / "summary.json"
     if not path.is_file():
@@ -109,7 +116,26 @@ def load_reference(reference: Path) -> dict[str, Any]:
     return data
 
 
-def compare(current: dict[Key, Triple], reference: dict[str, Any], name: str) -> Comparison:
+def _cells(summary: dict[str, Any]) -> list[str]:
+    return sorted(str(row.get("cell")) for row in summary.get("cell_table", []))
+
+
+def compare(current: dict[Key, Triple], reference: dict[str, Any], name: str,
+            current_cells: list[str] | None = None) -> Comparison:
+    """Status of every current figure against the reference.
+
+    Cell and per-pair ratio figures are matched one to one. An experiment's or a claim's
+    figure is a geometric mean over cells, so it is compared only when both runs measured
+    the same set of cells (e.g. a quick run against a full reference: "not comparable").
+    """
     ref = figures(reference)
-    status = {k: (differs(v, ref[k]) if k in ref else NEW) for k, v in sorted(current.items())}
+    same_cells = current_cells is None or sorted(current_cells) == _cells(reference)
+    status: dict[Key, str] = {}
+    for k, v in sorted(current.items()):
+        if k not in ref:
+            status[k] = NEW
+        elif k[0] in ("experiment", "claim") and not same_cells:
+            status[k] = NOT_COMPARABLE
+        else:
+            status[k] = differs(v, ref[k])
     return Comparison(name, ref, status)

@@ -77,7 +77,8 @@ def render(results: Path, out_dir: Path, reference: Path | None = None) -> Repor
     record = summary.record(res, st, cl.records(claim_results))
     comparison = None
     if reference is not None:
-        comparison = cmp.compare(cmp.figures(record), cmp.load_reference(reference), reference.name)
+        comparison = cmp.compare(cmp.figures(record), cmp.load_reference(reference), reference.name,
+                                 [str(row.get("cell")) for row in record.get("cell_table", [])])
     marker = tables.Marker(comparison)
     csv_rows, cell_rows = tables.cell_rows(res, st, marker)
     verdicts = [cl.verdict_line(r) for r in claim_results]
@@ -105,7 +106,7 @@ def render(results: Path, out_dir: Path, reference: Path | None = None) -> Repor
                             "reader over one pipe"), ("E3", "E3 tools on a pipe: cat | cat, wc, grep"))],
         overall_rows=tables.overall_rows(st, marker), svgs=svgs,
         comparison=comparison, compare_rows=comparison.rows(current) if comparison else [],
-        triple_text=tables.triple_text,
+        triple_text=tables.triple_text, change_text=cmp.change_text,
         prov_sections=provenance.sections(prov), plan_params=provenance.plan_parameters(prov, res.profile),
         host=provenance.host_text(prov), qemu=prov.get("qemu") or provenance.NOT_RECORDED,
         kvm=prov.get("kvm") or provenance.NOT_RECORDED, lab=prov.get("lab") if isinstance(prov.get("lab"), dict)

@@ -277,3 +277,16 @@ def test_bootstrap_excess_is_seeded() -> None:
     rows = [("tcg", "cat", m, u + d, s + d) for d in np.linspace(0, 3, 5) for m, u, s in
             (("read", 40.0, 50.0), ("mmap", 30.0, 20.0))]
     assert cl.sys_excess(runs_frame(rows), "tcg") == cl.sys_excess(runs_frame(rows), "tcg")
+
+
+def test_aggregates_of_different_cell_sets_are_not_compared() -> None:
+    """A quick run's geometric means are over other cells than a full reference's: not comparable."""
+    ref = {"cell_table": [{"cell": "a", "real_us_median": 1.0, "real_us_lo": 0.9, "real_us_hi": 1.1},
+                          {"cell": "b", "real_us_median": 1.0, "real_us_lo": 0.9, "real_us_hi": 1.1}],
+           "claims": [{"id": "C1", "clocks": {"tcg": {"value": 0.5, "lo": 0.4, "hi": 0.6}}}]}
+    current = {cmp.cell_key("a", "real_us"): (2.0, 1.9, 2.1), cmp.claim_key("C1", "tcg"): (0.9, 0.85, 0.95)}
+    fewer = cmp.compare(current, ref, "ref", ["a"])
+    assert fewer.status[cmp.cell_key("a", "real_us")] == cmp.DIFFERS
+    assert fewer.status[cmp.claim_key("C1", "tcg")] == cmp.NOT_COMPARABLE
+    same = cmp.compare(current, ref, "ref", ["a", "b"])
+    assert same.status[cmp.claim_key("C1", "tcg")] == cmp.DIFFERS
