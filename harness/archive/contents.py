@@ -119,7 +119,10 @@ def check(settings: Settings) -> Inputs:
     img = _json(b / "image" / "image.json", "image", "root image record")
     if hashing.sha256_file(b / "image" / "root.img") != img.get("root_img_sha256"):
         raise MissingStage("archive: build/image/root.img differs from its image.json: run `./inv image`")
-    stale = [v for v in VARIANTS if prov.get("kernels", {}).get(v) != builds[v]["bzImage_sha256"]]
+    measured = prov.get("kernels") or {}
+    stale = [v for v in VARIANTS if v in measured and measured[v] != builds[v]["bzImage_sha256"]]
+    if not measured:
+        stale = list(VARIANTS)
     if stale or prov.get("root_image_sha256") != img["root_img_sha256"]:
         what = f"kernel(s) {', '.join(stale)}" if stale else "root image"
         raise MissingStage(f"archive: the bench results were measured on another {what} than build/ holds now: "
