@@ -204,8 +204,8 @@ def _lab_description(rel: str) -> str:
 
 def _check_lab_matches_kernels(st: Staging, inp: Inputs) -> None:
     """The archived patches and kernel files must be those the kernels were built from."""
+    kfiles = {p.name: hashing.sha256_file(p) for p in sorted((st.root / "lab" / "kernel-2.0.36").iterdir())}
     for v, rec in inp.builds.items():
-        kfiles = {p.name: hashing.sha256_file(p) for p in sorted((st.root / "lab" / "kernel-2.0.36").iterdir())}
         if kfiles != rec.get("kernel_files"):
             raise MissingStage(f"archive: kernel-2.0.36/ differs from what the {v} kernel was built with "
                                "(or holds untracked files): run `./inv build`")
@@ -281,14 +281,14 @@ def _rootfs_tarballs(settings: Settings, saved: dict[str, str]) -> list[dict[str
 
 
 def kernels_rootfs_records(st: Staging, settings: Settings, inp: Inputs, level: int) -> None:
+    """Kernels and root image with their build records (kept once: the bench provenance is in results/)."""
     b = settings.build
-    for v, rec in inp.builds.items():
+    for v in inp.builds:
         st.copy(f"kernels/{v}/bzImage", b / "kernel" / v / "bzImage", f"Linux 2.0.36 {v} kernel image",
                 {"pipemap:variant": v})
         st.copy(f"kernels/{v}/System.map", b / "kernel" / v / "System.map", f"Symbol map of the {v} kernel")
         st.copy(f"kernels/{v}/build.json", b / "kernel" / v / "build.json",
                 f"Build record of the {v} kernel: inputs, toolchain, command, hashes")
-        st.write_json(f"records/kernel-{v}.build.json", rec, f"Copy of the {v} kernel build record")
     pack.gzip_file(b / "image" / "root.img", st.path("rootfs/root.img.gz"), level)
     st.add("rootfs/root.img.gz", "The guest's ext2 root image (gzip)",
            {"pipemap:uncompressedSha256": inp.image_record["root_img_sha256"]})
@@ -296,4 +296,3 @@ def kernels_rootfs_records(st: Staging, settings: Settings, inp: Inputs, level: 
     st.copy("records/sources.json", b / "provenance" / "sources.json", "Route and hashes of every source")
     st.copy(f"records/toolchain-{inp.toolchain_record.name}", inp.toolchain_record,
             "Toolchain record: gcc version, gcc source and patches, Debian package versions")
-    st.copy("records/bench-provenance.json", inp.bench / "provenance.json", "Bench provenance (copy)")

@@ -20,6 +20,7 @@ from typing import Any
 from harness.archive import crate
 from harness.archive.contents import Renderer
 from harness.archive.errors import VerifyFailed
+from harness.settings import REPO
 
 REPORT_FILES = {"html": "report/report.html", "csv": "report/cells.csv", "summary": "report/summary.json"}
 
@@ -142,7 +143,7 @@ class _ArchivedRenderer:
 
 def _lock_note(extract: Path) -> str:
     archived = extract / "lab" / "requirements.lock"
-    here = Path(__file__).resolve().parents[2] / "requirements.lock"
+    here = REPO / "requirements.lock"
     if archived.exists() and here.exists() and archived.read_bytes() != here.read_bytes():
         return "; note: the archived requirements.lock differs from this checkout's (other library versions)"
     return ""
