@@ -71,6 +71,18 @@ class Cell:
         return (f"{self.experiment}/{self.kernel}/{self.clock}/{self.tool}/{self.method}/{self.writer or '-'}/"
                 f"{self.size}/{self.chunk}")
 
+    @classmethod
+    def from_key(cls, key: str) -> Cell:
+        """The inverse of ``key``: the raw store and a run's plan keep only keys."""
+        parts = key.split("/")
+        if len(parts) != 8:
+            raise ConfigError(f"malformed cell key {key!r} (expected 8 fields separated by '/')")
+        exp, kernel, clock, tool, method, writer, size, chunk = parts
+        try:
+            return cls(exp, kernel, clock, tool, method, "" if writer == "-" else writer, int(size), int(chunk))
+        except ValueError as e:
+            raise ConfigError(f"malformed cell key {key!r}: {e}") from e
+
     def record(self) -> dict[str, object]:
         return asdict(self)
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from harness import experiments as ex
 from harness import stats
+from harness.errors import ConfigError
 from harness.report.errors import ReportError
 
 COMPLETE, PARTIAL, MISSING = "complete", "partial", "missing"
@@ -60,15 +61,11 @@ class Results:
 
 
 def parse_key(key: str) -> ex.Cell:
-    """A cell key (``Cell.key``) back into its cell; the raw store and the plan only keep keys."""
-    parts = key.split("/")
-    if len(parts) != 8:
-        raise ReportError(f"malformed cell key {key!r} (expected 8 fields separated by '/')")
-    exp, kernel, clock, tool, method, writer, size, chunk = parts
+    """A cell key of the store or the plan back into its cell; a malformed one is a report error."""
     try:
-        return ex.Cell(exp, kernel, clock, tool, method, "" if writer == "-" else writer, int(size), int(chunk))
-    except ValueError as e:
-        raise ReportError(f"malformed cell key {key!r}: {e}") from e
+        return ex.Cell.from_key(key)
+    except ConfigError as e:
+        raise ReportError(str(e)) from e
 
 
 def read_provenance(results: Path) -> dict[str, Any]:

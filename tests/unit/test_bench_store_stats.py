@@ -125,3 +125,10 @@ def test_explicit_resume_of_a_mismatching_store_fails(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(bench.BenchError, match="cannot resume .* it holds profile quick, not full"):
         bench.open_store(st, True, print, "full", {"k"})
+
+
+def test_cell_key_round_trips() -> None:
+    for c in ex.cells("quick"):
+        assert ex.Cell.from_key(c.key) == c
+    with pytest.raises(ConfigError, match="malformed cell key"):
+        ex.Cell.from_key("E1/xmmap/tcg/cat")
