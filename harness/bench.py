@@ -260,13 +260,13 @@ def store_mismatch(path: Path, profile: str, kernel_shas: set[str]) -> str | Non
     """
     if not path.exists():
         return None
-    import sqlite3
-
-    with sqlite3.connect(path) as db:
-        profiles = {r[0] for r in db.execute("SELECT DISTINCT profile FROM runs")}
-        kernels = {r[0] for r in db.execute("SELECT DISTINCT kernel_sha256 FROM runs WHERE kernel_sha256 != ''")}
+    store = RawStore(path)
+    try:
+        profiles, kernels = store.values("profile"), store.values("kernel_sha256")
+    finally:
+        store.close()
     if profiles - {profile}:
-        return f"it holds profile {', '.join(sorted(profiles))}, not {profile}"
+        return f"it holds profile {', '.join(sorted(map(str, profiles)))}, not {profile}"
     if kernels - kernel_shas:
         return "it was measured on kernels that differ from the ones built now"
     return None

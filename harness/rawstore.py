@@ -79,6 +79,12 @@ class RawStore:
     def counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT cell, COUNT(*) FROM runs GROUP BY cell").fetchall())
 
+    def values(self, column: str) -> set[object]:
+        """The distinct non-empty values of one column (which profiles, which kernels a store holds)."""
+        if column not in {f.name for f in fields(Run)} | {"cell"}:
+            raise ValueError(f"no column {column!r} in the raw store")
+        return {r[0] for r in self.db.execute(f"SELECT DISTINCT {column} FROM runs") if r[0] not in (None, "")}
+
     def done_cells(self, expected_runs: int) -> set[str]:
         return {c for c, n in self.counts().items() if n >= expected_runs}
 
