@@ -66,3 +66,19 @@ class BootError(HarnessError):
     Kept apart from infrastructure failures (missing QEMU, busy port), as syzkaller does,
     so that a result can tell "the kernel failed" from "the host failed".
     """
+
+
+class InfraError(HarnessError):
+    """The host or the lab's infrastructure failed, not the kernel under test.
+
+    A busy or stolen port, a missing container engine, a full disk, a QEMU that could not
+    start: the bench retries such a run or stops with this one line, and never stores the
+    cell as failed, because the kernel was not at fault.
+    """
+
+
+class GuestError(HarnessError):
+    """The guest misbehaved in a way that says nothing about the kernel's health.
+
+    A malformed line of guest output, say: one clear line instead of a traceback.
+    """
