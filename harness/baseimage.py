@@ -13,12 +13,12 @@ import os
 import shutil
 from pathlib import Path
 
-from harness import hashing, proc
+from harness import aptsources, atomic, hashing, proc
 from harness.engine import Engine
 from harness.errors import CommandFailed, ImageBuildFailed, MissingTool
 from harness.settings import Settings
 
-SUITE = "bookworm"
+SUITE = aptsources.SUITE
 SOURCE_DATE_EPOCH = "946684800"  # 2000-01-01: fixed, so equal inputs give an equal rootfs
 
 
@@ -28,29 +28,28 @@ def read_packages(path: Path) -> list[str]:
     return [x.strip() for x in lines if x.strip() and not x.lstrip().startswith("#")]
 
 
-def host_apt_sources() -> list[Path]:
-    """The host's apt source files: mmdebstrap builds from exactly these mirrors."""
-    found = [p for p in [Path("/etc/apt/sources.list")] if p.exists() and _has_entries(p)]
-    d = Path("/etc/apt/sources.list.d")
-    if d.is_dir():
-        found += sorted(p for p in d.iterdir() if p.suffix in (".list", ".sources") and _has_entries(p))
-    if not found:
-        raise MissingTool("no apt sources found under /etc/apt: cannot make a Debian base image")
-    return found
+def lab_sources(settings: Settings, *, deb_src: bool = False, security_amd64_only: bool = False) -> Path:
+    """The host's Debian apt sources in one normal form (deb822), written to the cache.
+
+    Whatever form the host keeps them in (one-line sources.list, deb822 files of any name,
+    several files), mmdebstrap and the guest's private apt configuration read this one
+    file; its name is a hash of its text, so equal sources give an equal file and tag.
+    """
+    text = aptsources.render(aptsources.lab_entries(), deb_src=deb_src, security_amd64_only=security_amd64_only)
+    path = settings.cache / "apt-sources" / f"lab-{hashing.sha256_text(text)[:16]}.sources"
+    if not path.exists() or path.read_text() != text:
+        atomic.write_text(path, text)
+    return path
 
 
-def _has_entries(p: Path) -> bool:
-    return any(line.strip() and not line.lstrip().startswith("#") for line in p.read_text().splitlines())
-
-
-def base_hash(packages: list[str]) -> str:
-    srcs = [hashing.sha256_file(p) for p in host_apt_sources()]
-    return hashing.sha256_text("base/1", SUITE, *packages, *srcs, SOURCE_DATE_EPOCH)
+def base_hash(settings: Settings, packages: list[str]) -> str:
+    srcs = hashing.sha256_file(lab_sources(settings))
+    return hashing.sha256_text("base/2", SUITE, *packages, srcs, SOURCE_DATE_EPOCH)
 
 
 def ensure_base(settings: Settings, engine: Engine, packages: list[str], log: Path, say=print) -> tuple[str, str]:  # noqa: ANN001
     """The tag and input hash of the base image with ``packages``; made if missing."""
-    h = base_hash(packages)
+    h = base_hash(settings, packages)
     tag = f"localhost/pipemap-base:{h[:16]}"
     if not engine.image_exists(tag):
         say(f"base image: making a Debian {SUITE} root file system with mmdebstrap ({len(packages)} packages)")
@@ -80,7 +79,7 @@ def _make_base(settings: Settings, engine: Engine, packages: list[str], tag: str
         f"--include={','.join(packages)}",
         # the host's mirror names must not travel inside the image or its archives
         '--customize-hook=rm -f "$1"/etc/apt/sources.list "$1"/etc/apt/sources.list.d/*',
-        SUITE, tmp, *host_apt_sources(),
+        SUITE, tmp, lab_sources(settings),
     ]
     try:
         proc.run(argv, timeout=settings.timeout(1800), log=log, env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH},

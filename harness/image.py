@@ -68,8 +68,8 @@ def _finish(tmp: Path, final: Path, stamp: str) -> Path:
 def debian_sources(settings: Settings, say=print) -> Path:  # noqa: ANN001
     """Unpacked Debian source packages and the musl sysroot (step 1)."""
     script = _guest_dir(settings) / "fetch-sources.sh"
-    host = [hashing.sha256_file(p) for p in baseimage.host_apt_sources()]
-    h = hashing.sha256_text("debsrc/1", hashing.sha256_file(script), *host)
+    sources = baseimage.lab_sources(settings, deb_src=True, security_amd64_only=True)
+    h = hashing.sha256_text("debsrc/2", hashing.sha256_file(script), hashing.sha256_file(sources))
     final = settings.cache / "debian-src" / h[:16]
     if _complete(final):
         return final
@@ -78,8 +78,8 @@ def debian_sources(settings: Settings, say=print) -> Path:  # noqa: ANN001
     log = settings.log_dir / "image-sources.log"
     say(f"image: fetching Debian source packages with a private apt configuration (log: {log})")
     try:
-        proc.run(["bash", script, settings.cache / "apt-private", tmp], timeout=settings.timeout(FETCH_TIMEOUT),
-                 log=log, what="fetch-sources.sh")
+        proc.run(["bash", script, settings.cache / "apt-private", tmp, sources],
+                 timeout=settings.timeout(FETCH_TIMEOUT), log=log, what="fetch-sources.sh")
     except CommandFailed:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -1,5 +1,5 @@
 #!/bin/bash
-# fetch-sources.sh STATE_DIR OUT_DIR
+# fetch-sources.sh STATE_DIR OUT_DIR SOURCES
 #
 # Why: the guest userland is built from Debian's own source packages (busybox, dropbear,
 # openssh) and Debian's musl for i386, so that every byte of it is traceable to a Debian
@@ -8,11 +8,12 @@
 #
 # How: a private apt configuration under STATE_DIR (the host's /etc/apt and its dpkg
 # architecture list stay untouched):
-#   - the sources list is DERIVED AT RUN TIME from the host's deb822 sources file
-#     (/etc/apt/sources.list.d/debian.sources, or $HOST_SOURCES): "Types: deb deb-src" is
-#     set on every stanza, and any stanza whose suite ends in -security is limited to
-#     "Architectures: amd64" (its i386 index has failed to download with size mismatches,
-#     and apt then drops the whole suite). No mirror name is ever written into the repo.
+#   - SOURCES is a deb822 file the lab DERIVES AT RUN TIME from the host's apt sources in
+#     whatever form the host keeps them (harness/aptsources.py: one-line sources.list,
+#     deb822 files of any name, several files): Debian bookworm entries only, "Types: deb
+#     deb-src", the security suite limited to "Architectures: amd64" (its i386 index has
+#     failed to download with size mismatches, and apt then drops the whole suite). No
+#     mirror name is ever written into the repo.
 #   - apt-get source busybox dropbear openssh   -> OUT_DIR/src/<pkg>-<version>/ (unpacked,
 #     Debian patches applied by dpkg-source)
 #   - apt-get download musl-dev:i386 linux-libc-dev:i386 (with APT::Architectures::=i386),
@@ -22,37 +23,19 @@
 # Needs: apt, dpkg-dev (dpkg-source). Run as root or as a user that may write STATE_DIR.
 set -eu
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 STATE_DIR OUT_DIR" >&2
+if [ $# -ne 3 ]; then
+    echo "usage: $0 STATE_DIR OUT_DIR SOURCES" >&2
     exit 2
 fi
 STATE=$(mkdir -p "$1" && cd "$1" && pwd)
 OUT=$(mkdir -p "$2" && cd "$2" && pwd)
-HOST_SOURCES=${HOST_SOURCES:-/etc/apt/sources.list.d/debian.sources}
+SOURCES=$3
 SRC_PKGS=${SRC_PKGS:-"busybox dropbear openssh"}
 
-[ -r "$HOST_SOURCES" ] || { echo "no host sources file $HOST_SOURCES" >&2; exit 1; }
+[ -r "$SOURCES" ] || { echo "no apt sources file $SOURCES" >&2; exit 1; }
 command -v dpkg-source >/dev/null || { echo "dpkg-source missing (apt-get install dpkg-dev)" >&2; exit 1; }
 
 mkdir -p "$STATE/etc" "$STATE/lists/partial" "$STATE/cache/archives/partial" "$STATE/dl"
-
-# Derive a deb822 sources file: deb + deb-src everywhere, security suite amd64 only.
-awk '
-    function flush() {
-        if (n == 0) return
-        for (i = 1; i <= n; i++) print buf[i]
-        if (security && !hasarch) print "Architectures: amd64"
-        print ""
-        n = 0; security = 0; hasarch = 0
-    }
-    /^[ \t]*$/ { flush(); next }
-    /^#/ { next }
-    /^Types:/ { buf[++n] = "Types: deb deb-src"; next }
-    /^Suites:/ { if ($0 ~ /-security/) security = 1 }
-    /^Architectures:/ { hasarch = 1; if (security) { buf[++n] = "Architectures: amd64"; next } }
-    { buf[++n] = $0 }
-    END { flush() }
-' "$HOST_SOURCES" > "$STATE/etc/sources.sources"
 
 cat > "$STATE/etc/apt.conf" <<CONF
 Dir::Etc::SourceList "/dev/null";
@@ -62,8 +45,8 @@ Dir::Cache "$STATE/cache";
 APT::Architectures:: "i386";
 APT::Get::Download-Only "false";
 CONF
-mkdir -p "$STATE/etc/parts"
-mv "$STATE/etc/sources.sources" "$STATE/etc/parts/lab.sources"
+rm -rf "$STATE/etc/parts" && mkdir -p "$STATE/etc/parts"
+cp "$SOURCES" "$STATE/etc/parts/lab.sources"
 export APT_CONFIG="$STATE/etc/apt.conf"
 
 # apt drops privileges to _apt for downloads when it can; give it a directory it owns.
