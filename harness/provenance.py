@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from harness import proc, vm
 from harness.errors import CommandFailed, MissingTool
 from harness.settings import Settings
+from harness.toolchain import record_path
 
 if TYPE_CHECKING:
     from harness import experiments as ex
@@ -86,7 +87,7 @@ def collect(settings: Settings, profile: ex.Profile, cells: Sequence[ex.Cell], k
     for rec in builds.values():
         if isinstance(rec, dict) and isinstance(rec.get("toolchain"), dict):
             ih = str(rec["toolchain"].get("input_hash", ""))
-            toolchain = _json(settings.cache / "toolchain" / f"{ih[:16]}.json") or rec["toolchain"]
+            toolchain = _json(record_path(settings, ih)) or rec["toolchain"]
             break
     clocks = sorted({c.clock for c in cells})
     return {

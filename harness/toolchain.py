@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import baseimage, hashing, patches, proc
+from harness import atomic, baseimage, hashing, patches, proc
 from harness.engine import Engine, HostEngine
 from harness.errors import CommandFailed, ImageBuildFailed, MissingTool
 from harness.settings import Settings
@@ -42,6 +42,11 @@ class Toolchain:
 
     def record(self) -> dict[str, object]:
         return {"engine": self.engine.name, "image": self.image, "input_hash": self.input_hash, "gcc": self.gcc}
+
+
+def record_path(settings: Settings, input_hash: str) -> Path:
+    """The one place the toolchain record lives: the stage's done-mark, written last."""
+    return settings.cache / "toolchain" / f"{input_hash[:16]}.json"
 
 
 def _dir() -> Path:
@@ -80,7 +85,13 @@ def ensure(settings: Settings, engine: Engine, gcc: ResolvedSource, say=print) -
     th = toolchain_hash(base, gcc, gp)
     tag = f"localhost/pipemap-toolchain:{th[:16]}"
     tc = Toolchain(engine, tag, th, PREFIX)
+    # Done means the record exists, and it is written last: an image without its record (a
+    # run that failed while querying the image) is completed by writing the record now.
+    if record_path(settings, th).is_file() and engine.image_exists(tag):
+        return tc
     if engine.image_exists(tag):
+        say(f"toolchain: image {tag} has no record yet; writing it")
+        _record(settings, tc, gcc, gp, base_tag)
         return tc
     say(f"toolchain: building gcc {gcc.version} in {engine.name} (a few minutes; log: {log})")
     with tempfile.TemporaryDirectory(dir=_scratch(settings), prefix="ctx-") as ctx_dir:
@@ -120,9 +131,7 @@ def _record(settings: Settings, tc: Toolchain, gcc: ResolvedSource, gp: list[pat
         "gcc_patches": [p.record() for p in gp],
         "debian_packages": pkgs.splitlines(),
     }
-    out = settings.cache / "toolchain" / f"{tc.input_hash[:16]}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rec, indent=2) + "\n")
+    atomic.write_text(record_path(settings, tc.input_hash), json.dumps(rec, indent=2) + "\n")
 
 
 def _ensure_host(settings: Settings, engine: HostEngine, gcc: ResolvedSource, gp: list[patches.Patch],
@@ -154,5 +163,5 @@ def _ensure_host(settings: Settings, engine: HostEngine, gcc: ResolvedSource, gp
             if isinstance(e, KeyboardInterrupt):
                 raise
             raise ImageBuildFailed(f"host toolchain build failed (log: {log})", e.detail) from e
-    done.write_text(th + "\n")
+    atomic.write_text(done, th + "\n")
     return tc

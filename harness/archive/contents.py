@@ -20,6 +20,7 @@ from harness import hashing, proc
 from harness.archive import images, pack
 from harness.archive.errors import ArchiveError, MissingStage
 from harness.settings import Settings
+from harness.toolchain import record_path
 
 VARIANTS = ("vanilla", "xmmap")
 RESULT_FILES = ("raw.sqlite", "provenance.json", "summary.json", "cells.csv", "ratios.csv")
@@ -130,7 +131,7 @@ def check(settings: Settings) -> Inputs:
     tcs = {rec["toolchain"]["input_hash"] for rec in builds.values()}
     if len(tcs) != 1:
         raise MissingStage("archive: the two kernels were built with different toolchains: run `./inv build` for both")
-    tc_rec = _need(settings.cache / "toolchain" / f"{tcs.pop()[:16]}.json", "toolchain", "toolchain record")
+    tc_rec = _need(record_path(settings, tcs.pop()), "toolchain", "toolchain record")
     sources = _json(b / "provenance" / "sources.json", "fetch", "source provenance")
     for name in ("linux", "gcc"):
         if name not in sources:
