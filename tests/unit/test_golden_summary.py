@@ -1,0 +1,25 @@
+"""Golden test (issue 9, item 11): today's code re-summarises the published reference raw
+store into the published summary.json, byte for byte.
+
+A change to the statistics (or to how the summary is written) that moves a published
+figure fails here; regenerating reports/reference/ must then be a deliberate commit.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from harness.report.render import render
+
+REFERENCE = Path(__file__).resolve().parents[2] / "reports" / "reference"
+
+
+def test_reference_summary_is_reproduced(tmp_path: Path) -> None:
+    out = render(REFERENCE, tmp_path)
+    got = out.summary.read_bytes()
+    want = (REFERENCE / "summary.json").read_bytes()
+    if got != want:
+        diff = "".join(list(difflib.unified_diff(want.decode().splitlines(True), got.decode().splitlines(True),
+                                                 "reference/summary.json", "today"))[:80])
+        raise AssertionError(f"re-summarising reports/reference/raw.sqlite moved the published summary:\n{diff}")
