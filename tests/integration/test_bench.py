@@ -6,7 +6,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from harness import experiments as ex
 from harness.pipeline import Options
 from harness.rawstore import RawStore
 from harness.settings import REPO, Settings
+from tests import watch
 
 
 @pytest.fixture(scope="module")
@@ -68,19 +68,21 @@ def test_kill_9_then_resume_loses_at_most_the_running_cell(real: Settings, tmp_p
             "--experiment", "E2", "--allow-unverified", "gcc"]
     db = build / "bench" / "raw.sqlite"
     per_cell = ex.PROFILES["quick"].runs_per_cell
-    p = subprocess.Popen(argv, env=env, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 900
-    before: list[tuple] = []
-    while time.monotonic() < deadline:
-        if db.exists():
-            with sqlite3.connect(db) as con:
-                before = con.execute("SELECT id, cell FROM runs ORDER BY id").fetchall()
-            if len(before) >= per_cell + 2:  # one cell done and the next one under way
-                break
-        time.sleep(0.5)
-    os.killpg(p.pid, signal.SIGKILL)
-    p.wait()
+    p = watch.spawn(argv, tmp_path / "bench-killed.log", env=env, cwd=REPO, start_new_session=True)
+
+    def one_cell_done_and_next_under_way() -> bool:
+        if not db.exists():
+            return False
+        with sqlite3.connect(db) as con:
+            n = con.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        return bool(n >= per_cell + 2)
+
+    try:
+        watch.wait_for(one_cell_done_and_next_under_way, p, 900, "one E2 cell stored and the next under way")
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
     with sqlite3.connect(db) as con:
         before = con.execute("SELECT id, cell FROM runs ORDER BY id").fetchall()
     counts: dict[str, int] = {}
