@@ -62,7 +62,7 @@ ENGINE_HELP = "container engine: podman (default when installed), docker, or non
 @task(iterable=["source", "allow_unverified"],
       help={"source": "fetch only this source (repeatable; default: all)", "allow_unverified": ALLOW_HELP})
 @lab_task
-def fetch(c, source=None, allow_unverified=None):  # type: ignore[no-untyped-def]
+def fetch(c, source=None, allow_unverified=None):
     """Fetch and verify the upstream sources (download, mirror or override)."""
     from harness import sources
 
@@ -75,7 +75,7 @@ def fetch(c, source=None, allow_unverified=None):  # type: ignore[no-untyped-def
 
 @task(iterable=["allow_unverified"], help={"engine": ENGINE_HELP, "allow_unverified": ALLOW_HELP})
 @lab_task
-def toolchain(c, engine=None, allow_unverified=None):  # type: ignore[no-untyped-def]
+def toolchain(c, engine=None, allow_unverified=None):
     """Build the period toolchain image (gcc 2.7.2.3) unless it exists already."""
     from harness.pipeline import toolchain_for
 
@@ -87,7 +87,7 @@ def toolchain(c, engine=None, allow_unverified=None):  # type: ignore[no-untyped
       help={"variant": "kernel variant (kernel-2.0.36/variants.toml); default vanilla", "engine": ENGINE_HELP,
             "allow_unverified": ALLOW_HELP, "force": "rebuild even if the inputs are unchanged"})
 @lab_task
-def build(c, variant="vanilla", engine=None, allow_unverified=None, force=False):  # type: ignore[no-untyped-def]
+def build(c, variant="vanilla", engine=None, allow_unverified=None, force=False):
     """Build the 2.0.36 kernel (bzImage) of a variant, reproducibly."""
     from harness.pipeline import build_kernel
 
@@ -97,7 +97,7 @@ def build(c, variant="vanilla", engine=None, allow_unverified=None, force=False)
 
 @task(name="boot-smoke", help={"variant": "kernel variant to boot; default vanilla"})
 @lab_task
-def boot_smoke(c, variant="vanilla"):  # type: ignore[no-untyped-def]
+def boot_smoke(c, variant="vanilla"):
     """Boot the built bzImage under QEMU (TCG): banner and root-mount attempt must appear."""
     from harness.pipeline import boot_smoke as smoke
 
@@ -108,7 +108,7 @@ def boot_smoke(c, variant="vanilla"):  # type: ignore[no-untyped-def]
 @task(iterable=["allow_unverified"], help={"engine": ENGINE_HELP, "allow_unverified": ALLOW_HELP,
                                            "profile": "bench profile: full (default, the replication) or quick"})
 @lab_task
-def replicate(c, engine=None, allow_unverified=None, profile="full"):  # type: ignore[no-untyped-def]
+def replicate(c, engine=None, allow_unverified=None, profile="full"):
     """The whole study: fetch, toolchain, build, image, conformance, bench, report, archive (resumable)."""
     from harness.replicate import run
 
@@ -124,13 +124,13 @@ def replicate(c, engine=None, allow_unverified=None, profile="full"):  # type: i
       help={"variant": "kernel variant: xmmap (default) or vanilla", "clock": "tcg (default) or icount",
             "allow_unverified": ALLOW_HELP})
 @lab_task
-def conformance(c, variant="xmmap", clock="tcg", allow_unverified=None):  # type: ignore[no-untyped-def]
+def conformance(c, variant="xmmap", clock="tcg", allow_unverified=None):
     """Run the extended-mmap conformance suite in a 2.0.36 guest; table and summary."""
     from rich.console import Console
     from rich.table import Table
 
-    from harness.conformance import ConformanceFailed
     from harness.pipeline import conformance as run
+    from harness.pipeline import require_conformance
 
     r = run(settings_mod.load(), variant, clock, _opts(None, allow_unverified), _say)
     table = Table("status", "case", "rule", "what it checks / result", title=f"conformance on {variant}")
@@ -141,8 +141,7 @@ def conformance(c, variant="xmmap", clock="tcg", allow_unverified=None):  # type
     print(f"conformance {variant}: {n['PASS']} passed, {n['FAIL']} failed, {n['REFUSED']} refused as expected "
           f"of {len(r.cases)} cases; kernel says {r.summary.get('kernel')}, verdict {r.summary.get('verdict')} "
           f"({r.seconds:.0f} s)")
-    if not r.ok or r.summary.get("kernel") != variant:
-        raise ConformanceFailed(f"conformance on {variant} did not pass (console: {r.console})")
+    require_conformance(r, variant)
 
 
 VARIANT_HELP = "kernel variant: vanilla (default) or xmmap"
@@ -157,7 +156,7 @@ def _guest(variant: str, allow_unverified: list[str] | None = None) -> Any:
 
 @task(iterable=["allow_unverified"], help={"engine": ENGINE_HELP, "allow_unverified": ALLOW_HELP})
 @lab_task
-def image(c, engine=None, allow_unverified=None):  # type: ignore[no-untyped-def]
+def image(c, engine=None, allow_unverified=None):
     """Build the guest root image (busybox, dropbear, sftp-server on musl + our compat layer)."""
     from harness import image as image_mod
 
@@ -168,7 +167,7 @@ def image(c, engine=None, allow_unverified=None):  # type: ignore[no-untyped-def
 
 @task(help={"variant": VARIANT_HELP, "clock": CLOCK_HELP, "port": "host port for SSH (default: a free one)"})
 @lab_task
-def boot(c, variant="vanilla", clock="tcg", port=None):  # type: ignore[no-untyped-def]
+def boot(c, variant="vanilla", clock="tcg", port=None):
     """Boot the guest in the foreground: prints the SSH port, then the console; Ctrl-C stops it."""
     from harness import session
 
@@ -177,11 +176,11 @@ def boot(c, variant="vanilla", clock="tcg", port=None):  # type: ignore[no-untyp
 
 @task(help={"variant": VARIANT_HELP, "clock": CLOCK_HELP, "timeout": "seconds (default 300)"})
 @lab_task
-def run(c, variant="vanilla", clock="tcg", timeout=300):  # type: ignore[no-untyped-def]
+def run(c, variant="vanilla", clock="tcg", timeout=300):
     """Run a command in the guest: ./inv run -- CMD; exits with the command's status."""
     from harness import session
 
-    cmd = _remainder()
+    cmd = c.remainder  # the words after ``--``, as invoke parsed them
     if not cmd:
         raise Exit("usage: ./inv run -- COMMAND", code=2)
     with session.channel(settings_mod.load(), _guest(variant), clock) as ch:
@@ -191,15 +190,9 @@ def run(c, variant="vanilla", clock="tcg", timeout=300):  # type: ignore[no-unty
     raise Exit(code=r.status)
 
 
-def _remainder() -> str:
-    """The words after ``--`` on invoke's command line."""
-    argv = sys.argv
-    return " ".join(argv[argv.index("--") + 1 :]) if "--" in argv else ""
-
-
 @task(help={"local": "file on the host", "remote": "path in the guest", "variant": VARIANT_HELP})
 @lab_task
-def push(c, local, remote, variant="vanilla"):  # type: ignore[no-untyped-def]
+def push(c, local, remote, variant="vanilla"):
     """Copy a file into the guest over SFTP (checked by size and sha256)."""
     from pathlib import Path
 
@@ -211,7 +204,7 @@ def push(c, local, remote, variant="vanilla"):  # type: ignore[no-untyped-def]
 
 @task(help={"remote": "path in the guest", "local": "file on the host", "variant": VARIANT_HELP})
 @lab_task
-def pull(c, remote, local, variant="vanilla"):  # type: ignore[no-untyped-def]
+def pull(c, remote, local, variant="vanilla"):
     """Copy a file out of the guest over SFTP (checked by size and sha256)."""
     from pathlib import Path
 
@@ -223,7 +216,7 @@ def pull(c, remote, local, variant="vanilla"):  # type: ignore[no-untyped-def]
 
 @task
 @lab_task
-def console(c):  # type: ignore[no-untyped-def]
+def console(c):
     """Print the serial console of the machine ./inv boot keeps up."""
     from harness import session
     from harness.errors import HarnessError
@@ -236,7 +229,7 @@ def console(c):  # type: ignore[no-untyped-def]
 
 @task(help={"variant": VARIANT_HELP, "clock": CLOCK_HELP})
 @lab_task
-def shell(c, variant="vanilla", clock="tcg"):  # type: ignore[no-untyped-def]
+def shell(c, variant="vanilla", clock="tcg"):
     """An interactive root shell in the guest (a BSD pty in 2.0)."""
     from harness import session
     from harness.shell import interactive
@@ -249,7 +242,7 @@ def shell(c, variant="vanilla", clock="tcg"):  # type: ignore[no-untyped-def]
       help={"ops": "operations (default 100000)", "seed": "random seed (default 1); a failing seed replays",
             "variant": "kernel variant (default xmmap)", "clock": CLOCK_HELP, "allow_unverified": ALLOW_HELP})
 @lab_task
-def stress(c, ops=100000, seed=1, variant="xmmap", clock="tcg", allow_unverified=None):  # type: ignore[no-untyped-def]
+def stress(c, ops=100000, seed=1, variant="xmmap", clock="tcg", allow_unverified=None):
     """Random interleavings of mapped and classic pipe/FIFO access, every byte checked."""
     from harness.pipeline import stress as run
     from harness.stress import StressFailed
@@ -267,7 +260,7 @@ def stress(c, ops=100000, seed=1, variant="xmmap", clock="tcg", allow_unverified
 
 @task(iterable=["allow_unverified"], help={"variant": "kernel variant (default xmmap)", "allow_unverified": ALLOW_HELP})
 @lab_task
-def demo(c, variant="xmmap", allow_unverified=None):  # type: ignore[no-untyped-def]
+def demo(c, variant="xmmap", allow_unverified=None):
     """Show a mapped pipe at work, step by step, in a 2.0.36 guest."""
     from harness.pipeline import demo as run
 
@@ -276,7 +269,7 @@ def demo(c, variant="xmmap", allow_unverified=None):  # type: ignore[no-untyped-
 
 @task(name="bench-channel", help={"boots": "boots to time (default 5)", "variant": VARIANT_HELP})
 @lab_task
-def bench_channel(c, boots=5, variant="vanilla"):  # type: ignore[no-untyped-def]
+def bench_channel(c, boots=5, variant="vanilla"):
     """Benchmark the guest channel: boot to SSH, round trips, SFTP and the data-disk route."""
     from harness import channelbench
 
@@ -290,18 +283,13 @@ def bench_channel(c, boots=5, variant="vanilla"):  # type: ignore[no-untyped-def
 @task(name="bench-pipe", iterable=["allow_unverified"],
       help={"variant": "kernel variant (default xmmap)", "clock": CLOCK_HELP, "allow_unverified": ALLOW_HELP})
 @lab_task
-def bench_pipe(c, variant="xmmap", clock="tcg", allow_unverified=None):  # type: ignore[no-untyped-def]
+def bench_pipe(c, variant="xmmap", clock="tcg", allow_unverified=None):
     """Pipe throughput, read()/write() against mmap, at 4 KiB and 64 KiB chunks (a benchmark)."""
-    import statistics
-
-    from harness.pipeline import pipe_bench
+    from harness.pipeline import pipe_bench, pipe_medians
 
     rates = pipe_bench(settings_mod.load(), variant, clock, _opts(None, allow_unverified), _say)
-    cells: dict[tuple[str, int], list[float]] = {}
-    for r in rates:
-        cells.setdefault((r.method, r.chunk), []).append(r.mib_s)
-    for (method, chunk), v in sorted(cells.items()):
-        print(f"{variant:8} {clock:6} {method:5} chunk {chunk:6}: median {statistics.median(v):7.1f} MiB/s "
+    for method, chunk, median, v in pipe_medians(rates):
+        print(f"{variant:8} {clock:6} {method:5} chunk {chunk:6}: median {median:7.1f} MiB/s "
               f"(runs: {', '.join(f'{x:.1f}' for x in v)})")
 
 
@@ -312,31 +300,20 @@ def bench_pipe(c, variant="xmmap", clock="tcg", allow_unverified=None):  # type:
             "clock": "tcg or icount (repeatable; default both)",
             "resume": "continue the raw store, skipping cells already done", "allow_unverified": ALLOW_HELP})
 @lab_task
-def bench(c, profile="quick", experiment=None, tool=None, kernel=None, clock=None, resume=False,  # type: ignore[no-untyped-def]
+def bench(c, profile="quick", experiment=None, tool=None, kernel=None, clock=None, resume=False,
           allow_unverified=None):
     """Experiments E1-E3 on both kernels and clock modes: raw store, statistics, summary."""
-    import json
-
+    from harness.pipeline import BenchOptions, bench_lines
     from harness.pipeline import bench as run
 
-    out = run(settings_mod.load(), profile, experiment or None, tool or None, kernel or None, clock or None,
-              resume, _opts(None, allow_unverified), _say)
-    summary = json.loads((out / "summary.json").read_text())
-    for exp, clocks in summary["experiments"].items():
-        for clk, variants in clocks.items():
-            for variant, metrics in variants.items():
-                r = metrics.get("real_us")
-                cpu = metrics.get("cpu_us")
-                if r:
-                    print(f"{exp} {clk:14} {variant + '/read':26} real {r['ratio']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]"
-                          + (f"  user+sys {cpu['ratio']:.3f} [{cpu['lo']:.3f}, {cpu['hi']:.3f}]" if cpu else "")
-                          + f"  ({r['cells']} cells)")
-    print(f"raw store {out / 'raw.sqlite'}; summary {out / 'summary.json'}; {summary['failed_runs']} failed runs")
+    bo = BenchOptions(profile, experiment or None, tool or None, kernel or None, clock or None, resume)
+    for line in bench_lines(run(settings_mod.load(), bo, _opts(None, allow_unverified), _say)):
+        print(line)
 
 
 @task
 @lab_task
-def archive(c):  # type: ignore[no-untyped-def]
+def archive(c):
     """Pack results, report, patches, sources, images, kernels and records into one RO-Crate tar."""
     from harness import archive as archive_mod
 
@@ -346,7 +323,7 @@ def archive(c):  # type: ignore[no-untyped-def]
 
 @task(help={"rebuild": "also load the archived toolchain image and rebuild both kernels from the archive"})
 @lab_task
-def verify(c, archive, rebuild=False):  # type: ignore[no-untyped-def]
+def verify(c, archive, rebuild=False):
     """Check an archive offline (hashes, metadata, report re-rendered); --rebuild rebuilds its kernels."""
     from pathlib import Path
 
@@ -363,7 +340,7 @@ def verify(c, archive, rebuild=False):  # type: ignore[no-untyped-def]
             "results": "results directory with raw.sqlite and provenance.json (default build/bench)",
             "out": "output directory (default build/report)"})
 @lab_task
-def report(c, compare=None, results=None, out=None):  # type: ignore[no-untyped-def]
+def report(c, compare=None, results=None, out=None):
     """Render the replication report (one self-contained HTML file, cells.csv, summary.json) from the raw store."""
     from pathlib import Path
 
@@ -382,26 +359,30 @@ def report(c, compare=None, results=None, out=None):  # type: ignore[no-untyped-
 
 
 @task(help={"k": "only tests matching this pytest -k expression", "integration": "run only the integration tests"})
-def test(c, k=None, integration=False):  # type: ignore[no-untyped-def]
+def test(c, k=None, integration=False):
     """Lint (ruff) and run the test suite (unit, and integration where sources are present)."""
+    import shlex
+
     py = sys.executable
-    c.run(f"{py} -m ruff check harness tests tasks.py", pty=False)
+    c.run(shlex.join([py, "-m", "ruff", "check", "harness", "tests", "tasks.py"]), pty=False)
     args = [py, "-m", "pytest", "-ra", "tests/integration" if integration else "tests"]
     if k:
         args += ["-k", k]
-    c.run(" ".join(args), pty=False)
+    c.run(shlex.join(args), pty=False)
 
 
 @task
-def lint(c):  # type: ignore[no-untyped-def]
+def lint(c):
     """ruff and mypy over the harness."""
-    c.run(f"{sys.executable} -m ruff check harness tests tasks.py")
-    c.run(f"{sys.executable} -m mypy harness")
+    import shlex
+
+    c.run(shlex.join([sys.executable, "-m", "ruff", "check", "harness", "tests", "tasks.py"]))
+    c.run(shlex.join([sys.executable, "-m", "mypy", "harness"]))
 
 
 @task(name="pin-source", help={"name": "source name", "tree": "reference tree to pin"})
 @lab_task
-def pin_source(c, name, tree):  # type: ignore[no-untyped-def]
+def pin_source(c, name, tree):
     """Maintainers: pin a source to a reference tree (writes its per-file manifest)."""
     from pathlib import Path
 

@@ -17,8 +17,10 @@ from harness import kernel, sources, toolchain, vm
 from harness.settings import Settings
 
 if TYPE_CHECKING:
+    from harness.conformance import PipeRate, Result
     from harness.image import RootImage
     from harness.session import GuestImage
+    from harness.stress import StressResult
 
 Say = Callable[[str], None]
 
@@ -30,6 +32,25 @@ class Options:
     engine: str | None = None
     allow_unverified: frozenset[str] = frozenset()
     force: bool = False
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What ``bench`` measures: the profile and its filters (None: all), and the progress hooks.
+
+    ``resume`` None continues the raw store when it holds the same profile on the same
+    kernels (what ``replicate`` does); ``on_plan`` hears how many cells are left to run and
+    ``on_cell`` each cell as it ends (progress displays).
+    """
+
+    profile: str = "quick"
+    experiments: list[str] | None = None
+    tools: list[str] | None = None
+    kernels: list[str] | None = None
+    clocks: list[str] | None = None
+    resume: bool | None = None
+    on_plan: Callable[[int], None] | None = None
+    on_cell: Callable[[object], None] | None = None
 
 
 def toolchain_for(settings: Settings, opts: Options, say: Say) -> toolchain.Toolchain:
@@ -61,7 +82,7 @@ def guest_tools(settings: Settings) -> Path:
     return initrun.build_tools(settings.repo, out, settings.log_dir / "guest-tools.log")
 
 
-def conformance(settings: Settings, variant: str, clock: str, opts: Options, say: Say):  # noqa: ANN201
+def conformance(settings: Settings, variant: str, clock: str, opts: Options, say: Say) -> Result:
     from harness import conformance as conf
     from harness import initrun
 
@@ -72,7 +93,7 @@ def conformance(settings: Settings, variant: str, clock: str, opts: Options, say
     return conf.run(kb.bzimage, variant, tools, work, settings.timeout(900), clock)
 
 
-def guest_image(settings: Settings, variant: str, opts: Options, say: Say):  # noqa: ANN201
+def guest_image(settings: Settings, variant: str, opts: Options, say: Say) -> GuestImage:
     """Kernel of ``variant`` plus the root image: what ``boot``/``run``/``push`` need."""
     from harness import image, session
 
@@ -81,7 +102,8 @@ def guest_image(settings: Settings, variant: str, opts: Options, say: Say):  # n
     return session.GuestImage(kb.bzimage, img.path, img.host_key)
 
 
-def stress(settings: Settings, variant: str, ops: int, seed: int, clock: str, opts: Options, say: Say):  # noqa: ANN201
+def stress(settings: Settings, variant: str, ops: int, seed: int, clock: str, opts: Options,
+           say: Say) -> StressResult:
     from harness import initrun
     from harness import stress as stress_mod
 
@@ -102,7 +124,7 @@ def demo(settings: Settings, variant: str, opts: Options, say: Say) -> str:
     return stress_mod.run_demo(kb.bzimage, tools, work, settings.timeout(300))
 
 
-def pipe_bench(settings: Settings, variant: str, clock: str, opts: Options, say: Say):  # noqa: ANN201
+def pipe_bench(settings: Settings, variant: str, clock: str, opts: Options, say: Say) -> list[PipeRate]:
     from harness import conformance as conf
     from harness import initrun
 
@@ -112,29 +134,23 @@ def pipe_bench(settings: Settings, variant: str, clock: str, opts: Options, say:
     return conf.pipe_bench(kb.bzimage, guest_tools(settings), work, settings.timeout(1200), clock)
 
 
-def bench(settings: Settings, profile: str, experiments: list[str] | None, tools: list[str] | None,
-          kernels: list[str] | None, clocks: list[str] | None, resume: bool | None, opts: Options, say: Say,
-          on_plan: Callable[[int], None] | None = None, on_cell: Callable[[object], None] | None = None) -> Path:
-    """Experiments E1-E3: returns the directory with raw.sqlite and the summary.
-
-    ``resume`` None continues the raw store when it holds the same profile on the same
-    kernels (what ``replicate`` does); ``on_plan`` hears how many cells are left to run and
-    ``on_cell`` each cell as it ends (progress displays).
-    """
+def bench(settings: Settings, bo: BenchOptions, opts: Options, say: Say) -> Path:
+    """Experiments E1-E3 (what ``bo`` asks for): returns the directory with raw.sqlite and the summary."""
     import uuid
 
     from harness import bench as b
     from harness import experiments as ex
     from harness import image, stats
 
-    cells = ex.cells(profile, experiments, tools, kernels, clocks)  # bad names fail here, before any work
+    profile, on_plan, on_cell = bo.profile, bo.on_plan, bo.on_cell
+    cells = ex.cells(profile, bo.experiments, bo.tools, bo.kernels, bo.clocks)  # bad names fail here, before any work
     prof = ex.PROFILES[profile]
     t0 = time.monotonic()
     kernels_built = {k: build_kernel(settings, k, opts, say) for k in sorted({c.kernel for c in cells})}
     img = image.ensure(settings, opts.engine, say)
     tl = b.build_tools(settings, say, img.busybox)
     data, hashes = b.make_inputs(settings, tl, ex.inputs(profile))
-    store = b.open_store(settings, resume, say, profile, {kb.sha256 for kb in kernels_built.values()})
+    store = b.open_store(settings, bo.resume, say, profile, {kb.sha256 for kb in kernels_built.values()})
     from harness import provenance
 
     record = provenance.collect(settings, prof, cells, kernels_built, img, tl, hashes, data)
@@ -164,3 +180,53 @@ def session_image(kernel: Path, img: RootImage) -> GuestImage:
     from harness import session
 
     return session.GuestImage(kernel, img.path, img.host_key)
+
+
+def require_conformance(r: Result, variant: str) -> None:
+    """A conformance run passes when every case passed and the runner ran on the kernel asked for.
+
+    The one test of a conformance stage, for ``./inv conformance`` and ``./inv replicate`` alike.
+    """
+    from harness.conformance import ConformanceFailed
+
+    kernel = r.summary.get("kernel")
+    if kernel != variant:
+        raise ConformanceFailed(f"conformance on {variant}: the runner reports kernel {kernel!r}, "
+                                f"not {variant!r} (console: {r.console})")
+    if not r.ok:
+        raise ConformanceFailed(f"conformance on {variant} did not pass (console: {r.console})")
+
+
+def pipe_medians(rates: list[PipeRate]) -> list[tuple[str, int, float, list[float]]]:
+    """The pipe benchmark per (method, chunk): its median MiB/s and every run, sorted."""
+    import statistics
+
+    cells: dict[tuple[str, int], list[float]] = {}
+    for r in rates:
+        cells.setdefault((r.method, r.chunk), []).append(r.mib_s)
+    return [(m, ch, statistics.median(v), v) for (m, ch), v in sorted(cells.items())]
+
+
+def bench_lines(out: Path) -> list[str]:
+    """The bench summary (``out/summary.json``) as lines: each ratio with its interval, then the files."""
+    import json
+
+    from harness.errors import HarnessError
+
+    try:
+        summary = json.loads((out / "summary.json").read_text())
+        lines = []
+        for exp, clocks in summary["experiments"].items():
+            for clk, variants in clocks.items():
+                for variant, metrics in variants.items():
+                    r = metrics.get("real_us")
+                    cpu = metrics.get("cpu_us")
+                    if r:
+                        real = f"real {r['ratio']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]"
+                        both = f"  user+sys {cpu['ratio']:.3f} [{cpu['lo']:.3f}, {cpu['hi']:.3f}]" if cpu else ""
+                        lines.append(f"{exp} {clk:14} {variant + '/read':26} {real}{both}  ({r['cells']} cells)")
+        lines.append(f"raw store {out / 'raw.sqlite'}; summary {out / 'summary.json'}; "
+                     f"{summary['failed_runs']} failed runs")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise HarnessError(f"bench summary {out / 'summary.json'} unreadable: {e}") from None
+    return lines

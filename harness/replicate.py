@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness import atomic, pipeline
 from harness import experiments as ex
-from harness import pipeline
 from harness.errors import HarnessError
 from harness.settings import Settings
 
@@ -60,11 +60,8 @@ class Estimate:
             return cls(path)
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"stage_seconds": self.stage_seconds, "seconds_per_run": self.seconds_per_run},
-                                  indent=2) + "\n")
-        tmp.replace(self.path)
+        atomic.write_text(self.path, json.dumps({"stage_seconds": self.stage_seconds,
+                                                 "seconds_per_run": self.seconds_per_run}, indent=2) + "\n")
 
     def seconds(self, stage: str, profile: ex.Profile, bench_cells: int) -> float:
         if stage == "bench":
@@ -167,6 +164,96 @@ class _Tracker:
         self.show(f"{self.cells_done}/{self.todo} cells", line=self.cells_done % 10 == 0)
 
 
+@dataclass
+class _Run:
+    """What every stage is given: the settings, options, profile, display and earlier results."""
+
+    settings: Settings
+    opts: pipeline.Options
+    say: Say
+    profile: str
+    track: _Tracker
+    result: dict[str, object]
+
+    def tell(self, stage: str, msg: str) -> None:
+        self.say(f"[{STAGES.index(stage) + 1}/{len(STAGES)}] {stage}{msg}")
+
+
+def _fetch(r: _Run) -> None:
+    from harness import sources
+
+    for s in sources.fetch(r.settings, None, r.opts.allow_unverified):
+        r.tell("fetch", f": {s.name}-{s.version} via {s.route}, {'verified' if s.verified else 'UNVERIFIED'}")
+
+
+def _toolchain(r: _Run) -> object:
+    tc = pipeline.toolchain_for(r.settings, r.opts, r.say)
+    r.tell("toolchain", f": {tc.image} ({tc.engine.name})")
+    return tc
+
+
+def _build(r: _Run) -> None:
+    from harness import toolchain
+
+    tc = r.result.get("toolchain")
+    for variant in pipeline.VARIANTS:
+        b = pipeline.build_kernel(r.settings, variant, r.opts, r.say,
+                                  tc if isinstance(tc, toolchain.Toolchain) else None)
+        r.tell("build", f": {variant} bzImage sha256 {b.sha256}{' (unchanged)' if b.skipped else ''}")
+
+
+def _boot_smoke(r: _Run) -> None:
+    smoke = pipeline.boot_smoke(r.settings, "vanilla", r.say)
+    r.tell("boot-smoke", f": {smoke.banner!r} ... {smoke.root_line!r} in {smoke.seconds:.1f} s")
+
+
+def _image(r: _Run) -> None:
+    from harness import image
+
+    img = image.ensure(r.settings, r.opts.engine, r.say)
+    r.tell("image", f": {img.path} sha256 {img.sha256}{' (unchanged)' if img.skipped else ''}")
+
+
+def _conformance(r: _Run) -> None:
+    for variant in pipeline.VARIANTS:
+        res = pipeline.conformance(r.settings, variant, "tcg", r.opts, r.say)
+        c = res.counts()
+        r.tell("conformance", f" {variant}: {c['PASS']} passed, {c['FAIL']} failed, {c['REFUSED']} refused "
+               f"as expected; verdict {res.summary.get('verdict')}")
+        pipeline.require_conformance(res, variant)
+
+
+def _bench(r: _Run) -> Path:
+    bo = pipeline.BenchOptions(r.profile, on_plan=r.track.on_plan, on_cell=r.track.on_cell)
+    out = pipeline.bench(r.settings, bo, r.opts, r.say)
+    r.tell("bench", f" ({r.profile}): raw store and summary in {out}")
+    return out
+
+
+def _report(r: _Run) -> tuple[Path, list[str]]:
+    from harness.report import render
+
+    rep = render(r.settings.build / "bench", r.settings.build / "report")
+    r.tell("report", f": {rep.html}")
+    return (rep.html, [f"{v.claim}: {v.verdict}" for v in rep.verdicts])
+
+
+def _archive(r: _Run) -> Path:
+    from harness import archive
+
+    a = archive.create(r.settings, r.say)
+    r.tell("archive", f": {a.path} ({a.size / 2**20:.0f} MiB, {a.members} members)")
+    return a.path
+
+
+# The stages in order, each a function of the run; its return value is kept for later stages.
+STAGE_FUNCS: dict[str, Callable[[_Run], object]] = {
+    "fetch": _fetch, "toolchain": _toolchain, "build": _build, "boot-smoke": _boot_smoke, "image": _image,
+    "conformance": _conformance, "bench": _bench, "report": _report, "archive": _archive,
+}
+assert tuple(STAGE_FUNCS) == STAGES
+
+
 def run(settings: Settings, opts: pipeline.Options, say: Say, profile: str = "full") -> Replication:
     """The whole study; returns where the report and the archive are."""
     ex.check_names(profile, None, None, None, None)
@@ -175,72 +262,13 @@ def run(settings: Settings, opts: pipeline.Options, say: Say, profile: str = "fu
     result: dict[str, object] = {}
     with Display(len(STAGES)) as d:
         track = _Tracker(d, Estimate.load(settings.build / "replicate.json"), prof)
+        r = _Run(settings, opts, d.say, profile, track, result)
         for i, stage in enumerate(STAGES, 1):
             track.begin(i)
-            result[stage] = _stage(settings, stage, opts, d.say, profile, track, result)
+            result[stage] = STAGE_FUNCS[stage](r)
             track.end()
         d.update(len(STAGES), "done", 1.0, 0)
     report, archive = result["report"], result["archive"]
-    assert isinstance(report, tuple) and isinstance(archive, Path)
+    if not (isinstance(report, tuple) and isinstance(archive, Path)):
+        raise HarnessError("replicate: the report or archive stage returned no path")
     return Replication(report[0], archive, report[1], time.monotonic() - t0)
-
-
-def _stage(settings: Settings, stage: str, opts: pipeline.Options, say: Say, profile: str, track: _Tracker,
-           result: dict[str, object]) -> object:
-    n = len(STAGES)
-    i = STAGES.index(stage) + 1
-    if stage == "fetch":
-        from harness import sources
-
-        for r in sources.fetch(settings, None, opts.allow_unverified):
-            say(f"[{i}/{n}] fetch: {r.name}-{r.version} via {r.route}, {'verified' if r.verified else 'UNVERIFIED'}")
-        return None
-    if stage == "toolchain":
-        tc = pipeline.toolchain_for(settings, opts, say)
-        say(f"[{i}/{n}] toolchain: {tc.image} ({tc.engine.name})")
-        return tc
-    if stage == "build":
-        for variant in pipeline.VARIANTS:
-            b = pipeline.build_kernel(settings, variant, opts, say, result.get("toolchain"))  # type: ignore[arg-type]
-            say(f"[{i}/{n}] build: {variant} bzImage sha256 {b.sha256}{' (unchanged)' if b.skipped else ''}")
-        return None
-    if stage == "boot-smoke":
-        smoke = pipeline.boot_smoke(settings, "vanilla", say)
-        say(f"[{i}/{n}] boot-smoke: {smoke.banner!r} ... {smoke.root_line!r} in {smoke.seconds:.1f} s")
-        return None
-    if stage == "image":
-        from harness import image
-
-        img = image.ensure(settings, opts.engine, say)
-        say(f"[{i}/{n}] image: {img.path} sha256 {img.sha256}{' (unchanged)' if img.skipped else ''}")
-        return None
-    if stage == "conformance":
-        for variant in pipeline.VARIANTS:
-            r = pipeline.conformance(settings, variant, "tcg", opts, say)
-            c = r.counts()
-            say(f"[{i}/{n}] conformance {variant}: {c['PASS']} passed, {c['FAIL']} failed, {c['REFUSED']} refused "
-                f"as expected; verdict {r.summary.get('verdict')}")
-            if not r.ok:
-                from harness.conformance import ConformanceFailed
-
-                raise ConformanceFailed(f"conformance on {variant} failed (console: {r.console})")
-        return None
-    if stage == "bench":
-        out = pipeline.bench(settings, profile, None, None, None, None, None, opts, say, track.on_plan,
-                             track.on_cell)
-        say(f"[{i}/{n}] bench ({profile}): raw store and summary in {out}")
-        return out
-    if stage == "report":
-        from harness.report import render
-
-        rep = render(settings.build / "bench", settings.build / "report")
-        lines = [f"{v.claim}: {v.verdict}" for v in rep.verdicts]
-        say(f"[{i}/{n}] report: {rep.html}")
-        return (rep.html, lines)
-    if stage == "archive":
-        from harness import archive
-
-        a = archive.create(settings, say)
-        say(f"[{i}/{n}] archive: {a.path} ({a.size / 2**20:.0f} MiB, {a.members} members)")
-        return a.path
-    raise HarnessError(f"unknown stage {stage}")

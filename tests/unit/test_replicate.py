@@ -39,7 +39,7 @@ class _Display:
 
 def test_tracker_follows_the_bench_pace(tmp_path: Path) -> None:
     d = _Display()
-    t = replicate._Tracker(d, replicate.Estimate(tmp_path / "r.json"), ex.PROFILES["quick"])  # type: ignore[arg-type]
+    t = replicate._Tracker(d, replicate.Estimate(tmp_path / "r.json"), ex.PROFILES["quick"])
     for i in range(1, 7):
         t.begin(i)
         t.end()
