@@ -21,7 +21,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import baseimage, hashing, keys, proc
+from harness import atomic, baseimage, hashing, keys, proc
 from harness import engine as engine_mod
 from harness.engine import Bind, Engine
 from harness.errors import CommandFailed, ImageBuildFailed
@@ -59,9 +59,11 @@ def _complete(d: Path) -> bool:
 
 
 def _finish(tmp: Path, final: Path, stamp: str) -> Path:
-    (tmp / ".complete").write_text(stamp + "\n")
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
+    """Mark the finished ``tmp`` complete and move it to ``final``: the stamp is the done-mark,
+    written last, and the rename makes it appear together with everything it vouches for."""
+    atomic.write_text(tmp / ".complete", stamp + "\n")
+    with atomic.staged(final) as t:
+        tmp.rename(t)
     return final
 
 
@@ -102,19 +104,19 @@ def userland(settings: Settings, eng: Engine, src: Path, say=print) -> Path:  # 
     final = settings.cache / "guest-userland" / h[:16]
     if _complete(final):
         return final
-    tmp = final.with_name(final.name + ".part")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     log = settings.log_dir / "image-userland.log"
     say(f"image: building busybox, dropbear and sftp-server for 2.0.36 in {eng.name} (log: {log})")
-    argv: list[str | Bind] = ["bash", Bind(settings.repo, True, "images/guest/build-userland.sh"),
-                              Bind(src, True, "src"), Bind(src, True, "sysroot"), Bind(tmp)]
-    try:
-        eng.run(tag, argv, log=log, timeout=settings.timeout(BUILD_TIMEOUT), what="build-userland.sh")
-    except CommandFailed as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ImageBuildFailed(f"guest userland build failed (log: {log})", e.detail) from e
-    return _finish(tmp, final, h)
+    # the .complete stamp is written last into the staged directory, which then becomes final
+    with atomic.staged(final) as tmp:
+        tmp.mkdir(parents=True)
+        argv: list[str | Bind] = ["bash", Bind(settings.repo, True, "images/guest/build-userland.sh"),
+                                  Bind(src, True, "src"), Bind(src, True, "sysroot"), Bind(tmp)]
+        try:
+            eng.run(tag, argv, log=log, timeout=settings.timeout(BUILD_TIMEOUT), what="build-userland.sh")
+        except CommandFailed as e:
+            raise ImageBuildFailed(f"guest userland build failed (log: {log})", e.detail) from e
+        atomic.write_text(tmp / ".complete", h + "\n")
+    return final
 
 
 def root_image(settings: Settings, eng: Engine, ul: Path, say=print) -> RootImage:  # noqa: ANN001
@@ -132,26 +134,23 @@ def root_image(settings: Settings, eng: Engine, ul: Path, say=print) -> RootImag
         img = final / "root.img"
         if rec.get("input_hash") == h and img.exists() and hashing.sha256_file(img) == rec["root_img_sha256"]:
             return RootImage(img, rec["root_img_sha256"], rec["host_key"], rec_path, True, ul)
-    tmp = final.with_name("image.part")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     log = settings.log_dir / "image-rootfs.log"
     say(f"image: assembling the root file system (log: {log})")
-    argv: list[str | Bind] = ["bash", Bind(settings.repo, True, "images/guest/make-rootfs.sh"), Bind(ul, True),
-                              Bind(pub.parent, True, pub.name), Bind(tmp)]
-    try:
-        eng.run(tag, argv, log=log, timeout=settings.timeout(600), what="make-rootfs.sh")
-    except CommandFailed as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ImageBuildFailed(f"root image build failed (log: {log})", e.detail) from e
-    shutil.rmtree(tmp / "rootfs", ignore_errors=True)
-    img = tmp / "root.img"
-    host_key = (tmp / "dropbear_ed25519_host_key.pub").read_text().strip()
-    rec = {"input_hash": h, "root_img_sha256": hashing.sha256_file(img), "host_key": host_key,
-           "userland": str(ul), "build_image": tag, "engine": eng.name}
-    (tmp / "image.json").write_text(json.dumps(rec, indent=2) + "\n")
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
+    # image.json is the done-mark: written into the staged directory last, and the directory
+    # becomes build/image only after it; a failure anywhere leaves no build/image/image.json.
+    with atomic.staged(final) as tmp:
+        tmp.mkdir(parents=True)
+        argv: list[str | Bind] = ["bash", Bind(settings.repo, True, "images/guest/make-rootfs.sh"), Bind(ul, True),
+                                  Bind(pub.parent, True, pub.name), Bind(tmp)]
+        try:
+            eng.run(tag, argv, log=log, timeout=settings.timeout(600), what="make-rootfs.sh")
+        except CommandFailed as e:
+            raise ImageBuildFailed(f"root image build failed (log: {log})", e.detail) from e
+        shutil.rmtree(tmp / "rootfs", ignore_errors=True)
+        host_key = (tmp / "dropbear_ed25519_host_key.pub").read_text().strip()
+        rec = {"input_hash": h, "root_img_sha256": hashing.sha256_file(tmp / "root.img"), "host_key": host_key,
+               "userland": str(ul), "build_image": tag, "engine": eng.name}
+        atomic.write_text(tmp / "image.json", json.dumps(rec, indent=2) + "\n")
     return RootImage(final / "root.img", rec["root_img_sha256"], host_key, final / "image.json", False, ul)
 
 

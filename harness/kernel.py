@@ -17,7 +17,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import hashing, patches
+from harness import atomic, hashing, patches
 from harness.engine import Bind
 from harness.errors import CommandFailed, ConfigError
 from harness.settings import Settings
@@ -96,38 +96,38 @@ def build(settings: Settings, name: str, linux: ResolvedSource, tc: Toolchain, f
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("")
     work = settings.build / "kernel" / f".{name}.work"
-    staged = settings.build / "kernel" / f".{name}.out"
-    for d in (work, staged):
-        shutil.rmtree(d, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
+    # build.json is the done-mark: written last into the staged output directory, which
+    # becomes build/kernel/<name> only then; a failure anywhere leaves no build.json.
     try:
-        series = [p for s in v.series for p in patches.series(settings.repo / "patches", s)]
-        say(f"kernel: unpacking {linux.name}-{linux.version} and applying {len(series)} patch(es) for {name}")
-        tree = work / "linux"
-        shutil.copytree(linux.tree, tree, symlinks=True)
-        patches.apply_all(tree, series, log)
-        staged.mkdir(parents=True)
-        script = Bind(kernel_dir(settings), True, "build-kernel.sh")
-        argv: list[str | Bind] = ["bash", script, Bind(tree), tc.prefix, Bind(staged)]
-        say(f"kernel: building {name} with {tc.gcc} ({tc.engine.name}; log: {log})")
-        t0 = time.monotonic()
-        tc.engine.run(tc.image, argv, log=log, timeout=settings.timeout(BUILD_TIMEOUT), what=f"kernel build ({name})")
-        seconds = time.monotonic() - t0
-        bz = staged / "bzImage"
-        if not bz.exists():
-            raise CommandFailed(f"kernel build ({name}) produced no bzImage (log: {log})")
-        sha = hashing.sha256_file(bz)
-        rec = {
-            "input_hash": input_hash,
-            **parts,
-            "command": tc.engine.command(tc.image, argv),
-            "bzImage_sha256": sha,
-            "System.map_sha256": hashing.sha256_file(staged / "System.map"),
-            "build_seconds": round(seconds, 1),
-        }
-        (staged / "build.json").write_text(json.dumps(rec, indent=2, default=str) + "\n")
-        shutil.rmtree(final, ignore_errors=True)
-        staged.rename(final)
+        with atomic.staged(final) as staged:
+            series = [p for s in v.series for p in patches.series(settings.repo / "patches", s)]
+            say(f"kernel: unpacking {linux.name}-{linux.version} and applying {len(series)} patch(es) for {name}")
+            tree = work / "linux"
+            shutil.copytree(linux.tree, tree, symlinks=True)
+            patches.apply_all(tree, series, log)
+            staged.mkdir(parents=True)
+            script = Bind(kernel_dir(settings), True, "build-kernel.sh")
+            argv: list[str | Bind] = ["bash", script, Bind(tree), tc.prefix, Bind(staged)]
+            say(f"kernel: building {name} with {tc.gcc} ({tc.engine.name}; log: {log})")
+            t0 = time.monotonic()
+            tc.engine.run(tc.image, argv, log=log, timeout=settings.timeout(BUILD_TIMEOUT),
+                          what=f"kernel build ({name})")
+            seconds = time.monotonic() - t0
+            bz = staged / "bzImage"
+            if not bz.exists():
+                raise CommandFailed(f"kernel build ({name}) produced no bzImage (log: {log})")
+            sha = hashing.sha256_file(bz)
+            rec = {
+                "input_hash": input_hash,
+                **parts,
+                # the output directory as it is named once done (the staged name carries a pid)
+                "command": tc.engine.command(tc.image, [*argv[:-1], Bind(final)]),
+                "bzImage_sha256": sha,
+                "System.map_sha256": hashing.sha256_file(staged / "System.map"),
+                "build_seconds": round(seconds, 1),
+            }
+            atomic.write_text(staged / "build.json", json.dumps(rec, indent=2, default=str) + "\n")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(staged, ignore_errors=True)
     return KernelBuild(name, final / "bzImage", sha, final / "build.json", False)
