@@ -72,23 +72,20 @@ def _make_base(settings: Settings, engine: Engine, packages: list[str], tag: str
     if not shutil.which("mmdebstrap"):
         raise MissingTool("mmdebstrap is not installed (apt-get install mmdebstrap)")
     out = settings.cache / "rootfs" / f"base-{h[:16]}.tar"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
     argv: list[str | os.PathLike[str]] = [
         "mmdebstrap", "--variant=apt", "--mode=root", "--format=tar",
         f"--include={','.join(packages)}",
         # the host's mirror names must not travel inside the image or its archives
         '--customize-hook=rm -f "$1"/etc/apt/sources.list "$1"/etc/apt/sources.list.d/*',
-        SUITE, tmp, lab_sources(settings),
+        SUITE, atomic.temp_name(out), lab_sources(settings),
     ]
     try:
-        proc.run(argv, timeout=settings.timeout(1800), log=log, env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH},
-                 what="mmdebstrap")
-        tmp.replace(out)
+        with atomic.staged(out):  # argv names atomic.temp_name(out)
+            proc.run(argv, timeout=settings.timeout(1800), log=log, env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH},
+                     what="mmdebstrap")
     except CommandFailed as e:
         raise ImageBuildFailed(f"base image: mmdebstrap failed (log: {log})", e.detail) from e
-    finally:
-        tmp.unlink(missing_ok=True)
+    # the tag is the done-mark: podman tags an import only once it is complete
     engine.import_tar(out, tag, log)
 
 

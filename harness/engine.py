@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import proc
+from harness import atomic, proc
 from harness.errors import ConfigError, MissingTool
 from harness.settings import Settings
 
@@ -121,7 +121,7 @@ def _podman_env(settings: Settings) -> dict[str, str]:
     for name, text in files.items():
         p = root / name
         if not p.exists() or p.read_text() != text:
-            p.write_text(text)
+            atomic.write_text(p, text)
     return {
         "CONTAINERS_CONF": str(root / "containers.conf"),
         "CONTAINERS_STORAGE_CONF": str(root / "storage.conf"),
