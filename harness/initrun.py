@@ -12,14 +12,15 @@ console is watched for kernel trouble (Oops, panic, GPF, invalid TSS) all along.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import proc, vm
-from harness.errors import BootError, ConfigError
+from harness import console, proc, vm
+from harness.errors import ConfigError
+from harness.qemu_argv import Drive, check_clock, require_kernel
+from harness.qemu_argv import argv as qemu_argv
 
 DEVICES = (("console", "c", 5, 1, "0600"), ("tty", "c", 5, 0, "0666"), ("ttyS0", "c", 4, 64, "0660"),
            ("null", "c", 1, 3, "0666"))
@@ -62,41 +63,26 @@ def make_root(program: Path, image: Path, work: Path) -> None:
 
 def run(kernel: Path, program: Path, env: dict[str, str], work: Path, timeout: float,
         clock: str = "tcg") -> InitRun:
-    """Boot ``kernel`` with ``program`` as init; return the console once the guest powers off."""
-    if not kernel.exists():
-        raise ConfigError(f"kernel image missing: {kernel} (run ./inv build)")
+    """Boot ``kernel`` with ``program`` as init; return the console once the guest powers off.
+
+    ``timeout`` is the development machine's figure, scaled once in ``vm.wait_for_exit``.
+    """
+    require_kernel(kernel)
+    check_clock(clock)
     for k, v in env.items():
         if not k.isidentifier() or any(c.isspace() for c in v):
             raise ConfigError(f"bad guest parameter {k}={v!r}")
     work.mkdir(parents=True, exist_ok=True)
     image = work / "root.img"
     make_root(program, image, work)
-    console = work / "console.log"
-    console.unlink(missing_ok=True)
+    console_log = work / "console.log"
     append = " ".join(["root=/dev/hda", "rw", *(f"{k}={v}" for k, v in env.items())])
-    argv = [*vm.base_argv(kernel, append, console), "-net", "none",
-            "-drive", f"file={image},format=raw,if=ide,index=0,media=disk,snapshot=on"]
-    if clock == "icount":
-        argv += ["-icount", f"shift={vm.ICOUNT_SHIFT},sleep=off"]
-    elif clock != "tcg":
-        raise ConfigError(f"unknown clock mode {clock!r}; choose one of: {', '.join(vm.CLOCKS)}")
+    argv = qemu_argv(kernel, append, console_log, drives=[Drive(image)], clock=clock)
     t0 = time.monotonic()
-    with proc.spawned(argv, log=work / "qemu.log", die_with_parent=True) as child:
-        while True:
-            text = console.read_text("utf-8", "replace") if console.exists() else ""
-            m = vm.TROUBLE.search(text)
-            if m:
-                raise BootError(f"kernel trouble on the console: {m.group(0)}", proc.tail(text[m.start():], 20))
-            try:
-                child.wait(timeout=0.5)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            if time.monotonic() - t0 > timeout:
-                raise BootError(f"guest program did not finish within {timeout:.0f} s",
-                                vm.console_tail(console))
-    text = console.read_text("utf-8", "replace").replace("\r", "") if console.exists() else ""
-    return InitRun(text, time.monotonic() - t0, argv, console)
+    with vm.Run(argv, console_log, work / "qemu.log", die_with_parent=True) as r:
+        vm.wait_for_exit(r, timeout)
+    text = console.read(console_log).replace("\r", "")
+    return InitRun(text, time.monotonic() - t0, argv, console_log)
 
 
 def scratch(build: Path, name: str) -> Path:

@@ -59,7 +59,7 @@ def machine(settings: Settings, image: GuestImage, clock: str = "tcg", port: int
     spec = vm.MachineSpec(image.kernel, image.rootfs, clock=clock, port=port, snapshot=snapshot,
                           data_disk=data_disk)
     workdir = settings.build / "vm" / f"{name}-{os.getpid()}"
-    with vm.Machine(spec, workdir, settings.timeout_multiplier) as m:
+    with vm.Machine(spec, workdir) as m:
         m.wait_ready(READY_TIMEOUT)
         known = workdir / "known_hosts"
         write_known_hosts(known, m.port, image.host_key)

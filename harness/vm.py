@@ -14,29 +14,27 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from harness import proc
-from harness.errors import BootError, ConfigError, HarnessError, MissingTool
+from harness import console, proc, timeouts
+from harness.errors import BootError, ConfigError, HarnessError, InfraError
+from harness.qemu_argv import CLOCKS, CPU, ICOUNT_SHIFT, MACHINE, MEMORY_MB, QEMU, Drive, qemu_binary, require_kernel
+from harness.qemu_argv import argv as qemu_argv
 
-QEMU = "qemu-system-i386"
-MACHINE = "pc-i440fx-7.2"
-CPU = "pentium"
-MEMORY_MB = 32
-BANNER = re.compile(r"Linux version 2\.0\.36")
-ROOT_MOUNT = re.compile(r"VFS: Cannot open root device|Kernel panic: VFS: Unable to mount root fs|VFS: Mounted root")
+__all__ = ["CLOCKS", "CPU", "ICOUNT_SHIFT", "MACHINE", "MEMORY_MB", "QEMU", "Instance", "Machine", "MachineSpec",
+           "SmokeResult", "boot_smoke", "qemu_binary", "wait_for", "wait_for_exit"]
 
-
-def qemu_binary() -> str:
-    path = shutil.which(QEMU)
-    if not path:
-        raise MissingTool(f"{QEMU} is not installed (apt-get install qemu-system-x86)")
-    return path
+BANNER = console.BANNER
+ROOT_MOUNT = console.ROOT_MOUNT
+TROUBLE = console.TROUBLE
+# QEMU's own complaints (a stolen hostfwd port, an unreadable drive) start with its name
+QEMU_ERROR = re.compile(r"^qemu-system-i386: (?!warning:).*$", re.M)
 
 
 def qemu_version() -> str:
@@ -64,26 +62,115 @@ def kvm_status() -> KvmStatus:
     return KvmStatus(True, "hardware virtualisation present (unused: the study runs under TCG)")
 
 
-def base_argv(kernel: Path, append: str, console_log: Path) -> list[str]:
-    return [
-        qemu_binary(), "-M", MACHINE, "-cpu", CPU, "-m", str(MEMORY_MB), "-accel", "tcg",
-        "-kernel", str(kernel), "-append", append,
-        # -nodefaults drops the CD-ROM and floppy 2.0 would spend seconds probing; the VGA
-        # is added back because 2.0.36 starts its serial echo of printk only when it finds one
-        "-nodefaults", "-vga", "std", "-display", "none", "-monitor", "none", "-no-reboot",
-        "-serial", f"file:{console_log}",
-    ]
+console_tail = console.tail
 
 
-def console_tail(path: Path, lines: int = 20) -> str:
-    text = path.read_text("utf-8", "replace") if path.exists() else ""
-    return proc.tail(text, lines) if text.strip() else "<empty console>"
+# --- the one interface every boot mode runs through ----------------------------------------
+
+class Instance(Protocol):
+    """One running emulator as the waiting and retry logic sees it.
+
+    Small on purpose: ``Machine`` and ``Run`` implement it over QEMU, and the unit tests
+    implement it with a fake, so what counts as a boot failure, a host failure or a
+    timeout is tested without an emulator.
+    """
+
+    def alive(self) -> bool: ...
+    def exit_status(self) -> int | None: ...
+    def console_text(self) -> str: ...
+    def console_tail(self, lines: int = 20) -> str: ...
+    def host_log(self) -> str: ...
+    def stop(self) -> None: ...
 
 
-def _line_of(text: str, m: re.Match[str]) -> str:
-    """The whole console line a match lies on."""
-    end = text.find("\n", m.end())
-    return text[text.rfind("\n", 0, m.start()) + 1 : end if end >= 0 else len(text)].strip()
+def _exited(inst: Instance, before: str) -> HarnessError:
+    """The error for an emulator that exited early: InfraError if QEMU itself complained."""
+    host = inst.host_log()
+    complaint = QEMU_ERROR.search(host)
+    # QEMU refusing the kernel image is the kernel's fault; any other complaint is the host's
+    if complaint and "kernel" not in complaint.group(0).lower():
+        return InfraError(f"QEMU could not run: {complaint.group(0).strip()}", proc.tail(host, 5))
+    return BootError(f"QEMU exited with status {inst.exit_status()} before {before}",
+                     inst.console_tail() + "\n" + proc.tail(host, 5))
+
+
+def wait_for(inst: Instance, ready: Callable[[str], bool], timeout: float, what: str,
+             trouble_from: int = 0, where: str = " at boot", poll: float = 0.05) -> float:
+    """Wait until ``ready(console)``; BootError on kernel trouble or timeout, InfraError on host failure.
+
+    ``timeout`` is the development machine's figure; it is scaled here (timeouts.scaled).
+    Returns the seconds waited.
+    """
+    limit = timeouts.scaled(timeout)
+    t0 = time.monotonic()
+    while True:
+        text = inst.console_text()
+        if ready(text):
+            return time.monotonic() - t0
+        console.check(text[trouble_from:], where)
+        if not inst.alive():
+            raise _exited(inst, what)
+        if time.monotonic() - t0 > limit:
+            raise BootError(f"no {what} within {limit:.0f} s", inst.console_tail())
+        time.sleep(poll)
+
+
+def wait_for_exit(inst: Instance, timeout: float, where: str = " on the console", poll: float = 0.5) -> float:
+    """Wait until the emulator exits by itself (a guest powering off); kernel trouble ends it early."""
+    limit = timeouts.scaled(timeout)
+    t0 = time.monotonic()
+    while True:
+        console.check(inst.console_text(), where)
+        if not inst.alive():
+            complaint = QEMU_ERROR.search(inst.host_log())
+            if complaint and inst.exit_status() and "kernel" not in complaint.group(0).lower():
+                raise InfraError(f"QEMU could not run: {complaint.group(0).strip()}", proc.tail(inst.host_log(), 5))
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > limit:
+            raise BootError(f"guest program did not finish within {limit:.0f} s", inst.console_tail())
+        time.sleep(poll)
+
+
+class Run:
+    """A QEMU process from an argv, console in a file: the Instance of the disk-less and init runs."""
+
+    def __init__(self, argv: list[str], console_log: Path, host_log: Path, die_with_parent: bool = True) -> None:
+        self.argv = argv
+        self.console = console_log
+        self.log = host_log
+        self._die = die_with_parent
+        self._stack = contextlib.ExitStack()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Run:
+        self.console.unlink(missing_ok=True)
+        self.process = self._stack.enter_context(proc.spawned(self.argv, log=self.log, die_with_parent=self._die))
+        return self
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def exit_status(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def console_text(self) -> str:
+        return console.read(self.console)
+
+    def console_tail(self, lines: int = 20) -> str:
+        return console.tail(self.console, lines)
+
+    def host_log(self) -> str:
+        return self.log.read_text("utf-8", "replace") if self.log.exists() else ""
+
+    def stop(self) -> None:
+        self._stack.close()
+        self.process = None
+
+    def __enter__(self) -> Run:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 @dataclass(frozen=True)
@@ -97,33 +184,32 @@ class SmokeResult:
 
 def boot_smoke(kernel: Path, work: Path, timeout: float = 60) -> SmokeResult:
     """Boot ``kernel`` with no disk: pass when the banner and the root-mount attempt appear."""
-    if not kernel.exists():
-        raise MissingTool(f"kernel image missing: {kernel} (run ./inv build)")
+    require_kernel(kernel)
     work.mkdir(parents=True, exist_ok=True)
-    console = work / "console.log"
-    console.unlink(missing_ok=True)
-    argv = [*base_argv(kernel, "root=/dev/hda", console), "-net", "none"]
+    log = work / "console.log"
+    argv = qemu_argv(kernel, "root=/dev/hda", log)
     t0 = time.monotonic()
-    text = ""
-    with proc.spawned(argv, log=work / "qemu.log") as child:
-        while time.monotonic() - t0 < timeout:
-            text = console.read_text("utf-8", "replace") if console.exists() else ""
-            banner, root = BANNER.search(text), ROOT_MOUNT.search(text)
-            if banner and root:
-                return SmokeResult(_line_of(text, banner), _line_of(text, root), time.monotonic() - t0, console, argv)
-            if child.poll() is not None:
-                raise BootError(f"QEMU exited with status {child.returncode} before the root mount",
-                                console_tail(console) + "\n" + proc.file_tail(work / "qemu.log", 5))
-            time.sleep(0.2)
-    raise BootError(f"no {'root-mount attempt' if BANNER.search(text) else '2.0.36 banner'} on the console "
-                    f"within {timeout:.0f} s", console_tail(console))
+
+    def ready(text: str) -> bool:
+        return bool(BANNER.search(text) and ROOT_MOUNT.search(text))
+
+    with Run(argv, log, work / "qemu.log", die_with_parent=True) as r:
+        # the disk-less boot ends in the root-mount panic by design: that panic is the pass
+        try:
+            wait_for(r, ready, timeout, "root-mount attempt", where=" before the root mount", poll=0.2)
+        except BootError as e:
+            if "within" in str(e) and not BANNER.search(r.console_text()):
+                raise BootError(str(e).replace("root-mount attempt", "2.0.36 banner"), e.detail) from None
+            raise
+        text = r.console_text()
+        banner, root = BANNER.search(text), ROOT_MOUNT.search(text)
+        assert banner and root
+        return SmokeResult(console.line_of(text, banner), console.line_of(text, root), time.monotonic() - t0,
+                           log, argv)
 
 
 # --- machines with a root disk and an SSH port -------------------------------------------
 
-TROUBLE = re.compile(r"Oops|Kernel panic|Ignoring GPF attempt|invalid TSS|general protection|Unable to handle kernel")
-CLOCKS = ("tcg", "icount")
-ICOUNT_SHIFT = 0  # 1 ns of guest time per instruction: a 1 GHz guest, deterministic
 EXT2_MAGIC_OFFSET = 1024 + 56
 
 
@@ -140,13 +226,13 @@ class MachineSpec:
 
 
 def check_rootfs(path: Path) -> None:
-    """A cheap sanity check before boot: the file is an ext2 file system."""
+    """A cheap sanity check before boot: the file is an ext2 file system (a bad image is configuration)."""
     if not path.exists():
-        raise MissingTool(f"root image missing: {path} (run ./inv image)")
+        raise ConfigError(f"root image missing: {path} (run ./inv image)")
     with open(path, "rb") as f:
         f.seek(EXT2_MAGIC_OFFSET)
         if f.read(2) != b"\x53\xef":
-            raise BootError(f"root image {path} is not an ext2 file system (corrupt? rebuild with ./inv image)")
+            raise ConfigError(f"root image {path} is not an ext2 file system (corrupt? rebuild with ./inv image)")
 
 
 def free_port() -> int:
@@ -165,57 +251,43 @@ def port_is_free(port: int) -> bool:
 
 
 def machine_argv(spec: MachineSpec, console_log: Path, qmp_socket: Path, port: int) -> list[str]:
-    if spec.clock not in CLOCKS:
-        raise ConfigError(f"unknown clock mode {spec.clock!r}; choose one of: {', '.join(CLOCKS)}")
-    argv = base_argv(spec.kernel, spec.append, console_log)
-    argv[argv.index("-m") + 1] = str(spec.memory_mb)
-    drive = f"file={spec.rootfs},format=raw,if=ide,index=0,media=disk"
-    if spec.snapshot:
-        drive += ",snapshot=on"
-    argv += ["-drive", drive]
+    drives = [Drive(spec.rootfs, 0, spec.snapshot)]
     if spec.data_disk is not None:
-        argv += ["-drive", f"file={spec.data_disk},format=raw,if=ide,index=1,media=disk,snapshot=on"]
-    argv += [
-        "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:22",
-        # 2.0 knows no e1000 (QEMU's default): name the NIC, at the ISA address 2.0 probes
-        "-device", "ne2k_isa,netdev=n0,iobase=0x300,irq=9",
-        "-qmp", f"unix:{qmp_socket},server=on,wait=off",
-    ]
-    if spec.clock == "icount":
-        argv += ["-icount", f"shift={ICOUNT_SHIFT},sleep=off"]
-    return argv
+        drives.append(Drive(spec.data_disk, 1, True))
+    return qemu_argv(spec.kernel, spec.append, console_log, drives=drives, clock=spec.clock,
+                     memory_mb=spec.memory_mb, qmp_socket=qmp_socket, ssh_port=port)
 
 
 class Machine:
-    """One QEMU process running one guest; a context manager.
+    """One QEMU process running one guest with an SSH port; a context manager and an Instance.
 
     The process lives in its own process group and dies with the lab (PDEATHSIG), so no
     QEMU outlives a task, whether it ends normally, by an exception, Ctrl-C or SIGKILL.
     The serial console goes to ``console.log`` in the machine's work directory, which is
     also where the provenance record ``machine.json`` (QEMU version, full argv) is written.
+    Timeouts are scaled by ``timeouts.scaled``; there is no per-machine multiplier.
     """
 
-    def __init__(self, spec: MachineSpec, workdir: Path, timeout_multiplier: float = 1.0) -> None:
+    def __init__(self, spec: MachineSpec, workdir: Path) -> None:
         self.spec = spec
         self.workdir = workdir
-        self.mult = timeout_multiplier
         self.console = workdir / "console.log"
         self.qmp_socket = workdir / "qmp.sock"
         self.port = 0
         self.argv: list[str] = []
-        self._spawn: contextlib.AbstractContextManager[subprocess.Popen[bytes]] | None = None
+        self._stack = contextlib.ExitStack()
         self.process: subprocess.Popen[bytes] | None = None
         self._console_mark = 0
         self.ready_seconds = 0.0
+        self.started = 0.0
 
     # lifecycle -------------------------------------------------------------------------
     def start(self) -> Machine:
-        if not self.spec.kernel.exists():
-            raise MissingTool(f"kernel image missing: {self.spec.kernel} (run ./inv build)")
+        require_kernel(self.spec.kernel)
         qemu_binary()
         check_rootfs(self.spec.rootfs)
         if self.spec.port is not None and not port_is_free(self.spec.port):
-            raise ConfigError(f"port {self.spec.port} on 127.0.0.1 is in use; pick another or omit --port")
+            raise InfraError(f"port {self.spec.port} on 127.0.0.1 is in use; pick another or omit --port")
         self.workdir.mkdir(parents=True, exist_ok=True)
         for f in (self.console, self.qmp_socket):
             f.unlink(missing_ok=True)
@@ -225,12 +297,19 @@ class Machine:
                   "host_cpus": os.cpu_count(), "loadavg": os.getloadavg()}
         (self.workdir / "machine.json").write_text(json.dumps(record, indent=2) + "\n")
         self.started = time.monotonic()
-        self._spawn = proc.spawned(self.argv, log=self.workdir / "qemu.log", die_with_parent=True)
-        self.process = self._spawn.__enter__()
+        self.process = self._stack.enter_context(
+            proc.spawned(self.argv, log=self.workdir / "qemu.log", die_with_parent=True))
         return self
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def exit_status(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def host_log(self) -> str:
+        log = self.workdir / "qemu.log"
+        return log.read_text("utf-8", "replace") if log.exists() else ""
 
     def stop(self) -> None:
         """Quit QEMU through QMP (snapshot mode: nothing to save), else kill its group."""
@@ -242,8 +321,7 @@ class Machine:
                 self.process.wait(timeout=10)
             except (OSError, subprocess.TimeoutExpired, HarnessError):
                 pass
-        assert self._spawn is not None
-        self._spawn.__exit__(None, None, None)
+        self._stack.close()
         self.process = None
         self.qmp_socket.unlink(missing_ok=True)
 
@@ -255,10 +333,10 @@ class Machine:
 
     # console ---------------------------------------------------------------------------
     def console_text(self) -> str:
-        return self.console.read_text("utf-8", "replace") if self.console.exists() else ""
+        return console.read(self.console)
 
     def console_tail(self, lines: int = 20) -> str:
-        return console_tail(self.console, lines)
+        return console.tail(self.console, lines)
 
     def mark_console(self) -> None:
         """Remember where the console is now: trouble is looked for after this point."""
@@ -266,31 +344,19 @@ class Machine:
 
     def trouble(self) -> str | None:
         """Console text of an Oops, panic, GPF or invalid TSS since the last mark."""
-        text = self.console_text()[self._console_mark :]
-        m = TROUBLE.search(text)
-        if not m:
-            return None
-        start = text.rfind("\n", 0, m.start()) + 1
-        return proc.tail(text[start:], 15)
+        return console.trouble(self.console_text()[self._console_mark :])
 
     # readiness -------------------------------------------------------------------------
     def wait_ready(self, timeout: float = 60) -> float:
-        """Poll for the SSH banner; returns seconds since start. BootError on failure."""
-        t0 = time.monotonic()
-        deadline = t0 + timeout * self.mult
-        while time.monotonic() < deadline:
-            if not self.alive():
-                rc = self.process.returncode if self.process else None
-                raise BootError(f"QEMU exited (status {rc}) before the guest was ready",
-                                self.console_tail() + "\n" + proc.file_tail(self.workdir / "qemu.log", 5))
-            panic = re.search(r"Kernel panic.*", self.console_text())
-            if panic:
-                raise BootError(f"kernel panic at boot: {panic.group(0).strip()}", self.console_tail())
-            if ssh_banner(self.port):
-                self.ready_seconds = time.monotonic() - self.started
-                return time.monotonic() - t0
-            time.sleep(0.05)
-        raise BootError(f"guest not ready (no SSH banner) within {timeout * self.mult:.0f} s", self.console_tail())
+        """Poll for the SSH banner; returns seconds since start.
+
+        BootError when the kernel does not come up; InfraError when QEMU itself failed
+        (for example another process took the forwarded port before QEMU bound it).
+        """
+        waited = wait_for(self, lambda _text: ssh_banner(self.port), timeout, "SSH banner (guest not ready)")
+        self.ready_seconds = time.monotonic() - self.started
+        return waited
+
 
 
 def ssh_banner(port: int, timeout: float = 0.25) -> bool:

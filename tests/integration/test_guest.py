@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness import image, keys, pipeline, session, vm
-from harness.errors import BootError, ConfigError
+from harness.errors import BootError, ConfigError, InfraError
 from harness.guest import Channel, GuestTimeout, HostKeyMismatch, write_known_hosts
 from harness.pipeline import Options
 from harness.settings import REPO, Settings
@@ -92,14 +92,14 @@ def test_port_in_use_is_refused(real: Settings, guest_image: session.GuestImage,
         s.listen()
         port = s.getsockname()[1]
         spec = vm.MachineSpec(guest_image.kernel, guest_image.rootfs, port=port)
-        with pytest.raises(ConfigError, match=f"port {port} on 127.0.0.1 is in use"):
+        with pytest.raises(InfraError, match=f"port {port} on 127.0.0.1 is in use"):
             vm.Machine(spec, tmp_path / "m").start()
 
 
 def test_corrupt_root_image_is_refused(guest_image: session.GuestImage, tmp_path: Path) -> None:
     bad = tmp_path / "root.img"
     bad.write_bytes(b"\0" * 65536)
-    with pytest.raises(BootError, match="not an ext2 file system"):
+    with pytest.raises(ConfigError, match="not an ext2 file system"):
         vm.Machine(vm.MachineSpec(guest_image.kernel, bad), tmp_path / "m").start()
 
 
@@ -173,3 +173,16 @@ def test_killed_task_leaves_no_qemu(real: Settings, guest_image: session.GuestIm
     while qemu_pids_of(work) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert qemu_pids_of(work) == []
+
+
+def test_a_stolen_forwarded_port_is_an_infra_error(guest_image: session.GuestImage, tmp_path: Path) -> None:
+    """QEMU cannot bind its hostfwd port (taken after the free-port check): the host's fault, retryable."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        m = vm.Machine(vm.MachineSpec(guest_image.kernel, guest_image.rootfs), tmp_path / "m")
+        m.port = port
+        with pytest.raises(InfraError, match="host forwarding rule"), \
+                vm.Run(vm.machine_argv(m.spec, m.console, m.qmp_socket, port), m.console, tmp_path / "qemu.log") as r:
+            vm.wait_for(r, lambda _t: False, 30, "SSH banner")
