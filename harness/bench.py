@@ -20,15 +20,14 @@ import math
 import random
 import re
 import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import atomic, hashing, image, proc, session, vm
 from harness import experiments as ex
-from harness import hashing, image, proc, session, vm
-from harness.errors import BootError, HarnessError
-from harness.guest import Channel, GuestError
+from harness.errors import BootError, GuestError, HarnessError, InfraError
+from harness.guest import Channel
 from harness.rawstore import RawStore, Run
 from harness.settings import Settings
 
@@ -37,6 +36,8 @@ TIME = re.compile(r"^TIME (.*)$", re.M)
 GUEST_DIR = "/opt/pipemap"
 DATA_SEED = 1999
 RUN_TIMEOUT = 300
+TIME_KEYS = ("real_us", "user_us", "sys_us")  # what every TIME line must carry
+TIME_NUMBERS = ("real_us", "user_us", "sys_us", "status", "out_bytes")
 
 
 class BenchError(HarnessError):
@@ -52,7 +53,18 @@ class Tools:
     busybox: Path  # the guest's own static busybox; runs on the host too (expected outputs)
 
 
+_FNV_CACHE: dict[bytes, str] = {}
+
+
 def fnv1a64(data: bytes) -> str:
+    """FNV-1a 64 of ``data`` (what timeit prints); pure Python, so cached per distinct input."""
+    hit = _FNV_CACHE.get(data)
+    if hit is None:
+        hit = _FNV_CACHE[data] = _fnv1a64(data)
+    return hit
+
+
+def _fnv1a64(data: bytes) -> str:
     h = 0xCBF29CE484222325
     for b in data:
         h ^= b
@@ -87,19 +99,19 @@ def make_inputs(settings: Settings, tools: Tools, sizes: list[int]) -> tuple[Pat
     for s in sizes:
         f = d / f"in-{s}"
         if not f.exists() or f.stat().st_size != s:
-            with open(f, "wb") as out:
-                subprocess.run([tools.host / "gendata", str(DATA_SEED), str(s)], stdout=out, check=True, timeout=300)
+            with atomic.staged(f) as tmp:
+                proc.run([tools.host / "gendata", str(DATA_SEED), str(s)], stdout_to=tmp, timeout=300,
+                         log=settings.log_dir / "bench-inputs.log", what="gendata")
         hashes[s] = hashing.sha256_file(f)
     img = settings.build / "bench" / "data.img"
     stamp = img.with_suffix(".json")
     want = json.dumps({str(k): v for k, v in sorted(hashes.items())})
     if not img.exists() or not stamp.exists() or stamp.read_text() != want:
         kib = sum(sizes) // 1024 * 5 // 4 + 4096
-        tmp = img.with_suffix(".part")
-        proc.run(["mke2fs", "-q", "-t", "ext2", "-r", "0", "-b", "1024", "-I", "128", "-O", "none", "-d", d,
-                  "-F", tmp, str(kib)], timeout=300, log=settings.log_dir / "bench-inputs.log", what="mke2fs")
-        tmp.replace(img)
-        stamp.write_text(want)
+        with atomic.staged(img) as tmp:
+            proc.run(["mke2fs", "-q", "-t", "ext2", "-r", "0", "-b", "1024", "-I", "128", "-O", "none", "-d", d,
+                      "-F", tmp, str(kib)], timeout=300, log=settings.log_dir / "bench-inputs.log", what="mke2fs")
+        atomic.write_text(stamp, want)
     return img, hashes
 
 
@@ -130,14 +142,14 @@ def expected_output(tools: Tools, cell: ex.Cell, inputs_dir: Path) -> str:
     else:
         prog = [str(tools.host / cell.tool), "--method=read"]
     if cell.experiment == "E1":
-        out = subprocess.run([*prog, *args, str(f)], capture_output=True,
-                             timeout=300, check=False).stdout
+        out = proc.run([*prog, *args, str(f)], capture=True, timeout=300,
+                       what=f"expected output of {cell.tool}").stdout_bytes
         out = out.replace(str(f).encode(), f"/data/in-{cell.size}".encode())  # wc names its file
     else:
         # through a pipe, as in the guest: a tool may format differently when its input is a
         # file it can stat (wc sizes its columns from st_size, so 8-digit counts differ)
-        out = subprocess.run([*prog, *args], input=f.read_bytes(), capture_output=True,
-                             timeout=300, check=False).stdout
+        out = proc.run([*prog, *args], stdin=f, capture=True, timeout=300,
+                       what=f"expected output of {cell.tool}").stdout_bytes
     return fnv1a64(out)
 
 
@@ -145,7 +157,21 @@ def parse_time(text: str) -> dict[str, str]:
     m = TIME.search(text)
     if not m:
         raise GuestError(f"timeit printed no TIME line: {text[-300:]!r}")
-    return dict(kv.split("=", 1) for kv in m.group(1).split())
+    pairs = m.group(1).split()
+    bad = [kv for kv in pairs if "=" not in kv]
+    if bad:
+        raise GuestError(f"timeit printed a malformed TIME line (no '=' in {bad[0]!r}): {m.group(0)[:300]!r}")
+    t = dict(kv.split("=", 1) for kv in pairs)
+    missing = [k for k in TIME_KEYS if k not in t]
+    if missing:
+        raise GuestError(f"timeit's TIME line lacks {', '.join(missing)}: {m.group(0)[:300]!r}")
+    for k in TIME_NUMBERS:
+        if k in t:
+            try:
+                float(t[k])
+            except ValueError:
+                raise GuestError(f"timeit's TIME line has a non-numeric {k}={t[k]!r}") from None
+    return t
 
 
 def _now() -> str:
@@ -177,18 +203,36 @@ class Runner:
                 raise BenchError(f"input in-{size} on the data disk does not match its hash")
 
     def run_group(self, kernel: str, clock: str, image_: session.GuestImage, cells: list[ex.Cell]) -> None:
+        """Run ``cells`` on one machine, restarting it after a failure.
+
+        A guest failure (BootError, GuestError and its GuestTimeout, wrong output) retries
+        the cell once on a fresh machine, then records it as failed. A host failure
+        (InfraError, or an OSError such as a full disk) is retried once too, but never
+        recorded as a failed cell: the second one stops the run with one line.
+        """
         pending = list(cells)
         retried: set[str] = set()
+        infra_retried = False
         while pending:
             try:
-                with session.machine(self.settings, image_, clock=clock, name=f"bench-{kernel}-{clock}",
-                                     data_disk=self.data_img) as (m, ch):
-                    self.prepare(ch)
-                    while pending:
-                        cell = pending[0]
-                        self.run_cell(m, ch, cell, hashing.sha256_file(image_.kernel))
-                        pending.pop(0)
-                        self.on_cell(cell)
+                try:
+                    with session.machine(self.settings, image_, clock=clock, name=f"bench-{kernel}-{clock}",
+                                         data_disk=self.data_img) as (m, ch):
+                        self.prepare(ch)
+                        while pending:
+                            cell = pending[0]
+                            self.run_cell(m, ch, cell, hashing.sha256_file(image_.kernel))
+                            pending.pop(0)
+                            self.on_cell(cell)
+                except OSError as e:
+                    raise InfraError(f"host failure during the bench: {e}") from e
+            except InfraError as e:
+                self.store.drop_partial(self.profile.runs_per_cell, [pending[0].key])
+                if infra_retried:
+                    raise InfraError(f"bench stopped: host failure twice ({e}); no cell was recorded as failed",
+                                     e.detail) from e
+                self.say(f"bench: {pending[0].key}: host failure ({e}); restarting the machine and retrying once")
+                infra_retried = True
             except (GuestError, BootError, BenchError) as e:
                 cell = pending[0]
                 self.store.drop_partial(self.profile.runs_per_cell, [cell.key])
@@ -203,7 +247,7 @@ class Runner:
 
     def _one(self, m: vm.Machine, ch: Channel, cell: ex.Cell, runs_inside: int) -> tuple[dict[str, str], str]:
         m.mark_console()
-        r = ch.run(command(cell, runs_inside), timeout=RUN_TIMEOUT * self.settings.timeout_multiplier)
+        r = ch.run(command(cell, runs_inside), timeout=RUN_TIMEOUT)  # scaled by the channel
         trouble = m.trouble()
         if trouble:
             raise BootError("kernel trouble on the console during the run", trouble)

@@ -16,13 +16,12 @@ from pathlib import Path
 
 import paramiko
 
-from harness.errors import HarnessError
+from harness import atomic, timeouts
+from harness.errors import GuestError
 from harness.hashing import sha256_file
 from harness.keys import check_private
 
-
-class GuestError(HarnessError):
-    """The guest channel failed: connection, authentication, transfer or a command."""
+__all__ = ["Channel", "GuestError", "GuestTimeout", "HostKeyMismatch", "RunResult"]
 
 
 class HostKeyMismatch(GuestError):
@@ -111,7 +110,10 @@ class Channel:
         return self.connect()._client  # type: ignore[return-value]
 
     def run(self, command: str, timeout: float = 60, stdin: bytes | None = None) -> RunResult:
-        """Run ``command`` through the guest's shell; never raises on a non-zero status."""
+        """Run ``command`` through the guest's shell; never raises on a non-zero status.
+
+        ``timeout`` is nominal seconds, scaled here (``timeouts.scaled``): callers never scale it.
+        """
         transport = self.client.get_transport()
         if transport is None or not transport.is_active():
             raise GuestError("SSH connection to the guest is closed")
@@ -123,7 +125,8 @@ class Channel:
                 chan.sendall(stdin)
             chan.shutdown_write()
             out, err = bytearray(), bytearray()
-            deadline = t0 + timeout
+            limit = timeouts.scaled(timeout)
+            deadline = t0 + limit
             while True:
                 # event driven: paramiko channels are selectable, so no polling delay per command
                 while chan.recv_ready():
@@ -138,7 +141,7 @@ class Channel:
                     break
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise GuestTimeout(f"guest command timed out after {timeout:.0f} s: {command}")
+                    raise GuestTimeout(f"guest command timed out after {limit:.0f} s: {command}")
                 select.select([chan], [], [], min(left, 1.0))
             status = chan.recv_exit_status()
         finally:
@@ -182,19 +185,16 @@ class Channel:
 
     def get(self, remote: str, local: Path) -> str:
         """Download to ``local`` (temp name, renamed once size and hash match the guest's)."""
-        tmp = local.with_name(f".{local.name}.part")
         try:
-            size = self.sftp.stat(remote).st_size
-            self.sftp.get(remote, str(tmp))
-            if tmp.stat().st_size != size:
-                raise GuestError(f"download guest:{remote}: got {tmp.stat().st_size} bytes, expected {size}")
-            digest = sha256_file(tmp)
-            if self.guest_sha256(remote) != digest:
-                raise GuestError(f"download guest:{remote}: sha256 differs from the guest's")
-            tmp.replace(local)
+            with atomic.staged(local) as tmp:
+                size = self.sftp.stat(remote).st_size
+                self.sftp.get(remote, str(tmp))
+                if tmp.stat().st_size != size:
+                    raise GuestError(f"download guest:{remote}: got {tmp.stat().st_size} bytes, expected {size}")
+                digest = sha256_file(tmp)
+                if self.guest_sha256(remote) != digest:
+                    raise GuestError(f"download guest:{remote}: sha256 differs from the guest's")
             return digest
         except (OSError, paramiko.SSHException) as e:
             raise GuestError(f"download guest:{remote} -> {local} failed: {e}") from None
-        finally:
-            tmp.unlink(missing_ok=True)
 

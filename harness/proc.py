@@ -18,9 +18,29 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import timeouts
 from harness.errors import CommandFailed
 
 TAIL_LINES = 25
+
+# What a child inherits of the host environment: the basics, and the variables the lab
+# itself sets or reads (podman's CONTAINERS_* files, XDG dirs, PIPEMAP_* settings).
+PASS_NAMES = ("PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "TERM")
+PASS_PREFIXES = ("XDG_", "PIPEMAP_", "CONTAINERS_")
+
+
+def child_env(extra: Mapping[str, str] | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A minimal environment for a child: not the whole host environment.
+
+    PATH, HOME, the user, TMPDIR and the lab's XDG_/PIPEMAP_/CONTAINERS_ variables are
+    kept, the locale is C, and ``extra`` (what the caller asks for) wins over all of it.
+    """
+    src = os.environ if base is None else base
+    env = {k: v for k, v in src.items() if k in PASS_NAMES or k.startswith(PASS_PREFIXES)}
+    env.setdefault("PATH", os.defpath)
+    env["LANG"] = env["LC_ALL"] = "C"
+    env.update(extra or {})
+    return env
 
 
 @dataclass(frozen=True)
@@ -29,6 +49,7 @@ class Result:
     returncode: int
     stdout: str
     log: Path | None
+    stdout_bytes: bytes = b""
 
 
 def tail(text: str, lines: int = TAIL_LINES) -> str:
@@ -66,20 +87,28 @@ def run(
     capture: bool = False,
     check: bool = True,
     what: str | None = None,
+    stdin: bytes | Path | None = None,
+    stdout_to: Path | None = None,
 ) -> Result:
     """Run ``argv`` to completion.
 
     stdout and stderr go, merged, to ``log`` (appended; a header line names the command).
     With ``capture`` stdout is returned separately in ``Result.stdout`` and only stderr
-    goes to the log. ``what`` names the step in error messages (default: the program).
+    goes to the log; ``Result.stdout_bytes`` holds the same bytes undecoded. ``stdin`` is
+    bytes or a file fed to the child through a pipe (default: none). ``stdout_to`` sends stdout to that
+    file instead (stderr to the log). ``what`` names the step in error messages (default:
+    the program). ``timeout`` is nominal seconds: it is scaled here (``timeouts.scaled``),
+    the one place, so callers never scale it themselves. The child gets ``child_env(env)``.
     """
     args = tuple(os.fspath(a) for a in argv)
     label = what or Path(args[0]).name
-    full_env = None if env is None else {**os.environ, **env}
+    full_env = child_env(env)
+    limit = timeouts.scaled(timeout)
     with tempfile.TemporaryDirectory(prefix="pipemap-proc-") as tmp:
         log_path = log if log is not None else Path(tmp) / "output.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path = Path(tmp) / "stdout"
+        out_path = stdout_to if stdout_to is not None else Path(tmp) / "stdout"
+        feed = stdin if isinstance(stdin, bytes) or stdin is None else Path(stdin).read_bytes()
         with open(log_path, "ab") as logf, open(out_path, "wb") as outf:
             logf.write(f"$ {shlex.join(args)}\n".encode())
             logf.flush()
@@ -88,31 +117,36 @@ def run(
                     args,
                     cwd=cwd,
                     env=full_env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=outf if capture else logf,
+                    stdin=subprocess.DEVNULL if feed is None else subprocess.PIPE,
+                    stdout=outf if capture or stdout_to is not None else logf,
                     stderr=logf,
                     start_new_session=True,
                 )
             except FileNotFoundError as e:
                 raise CommandFailed(f"{label}: program not found: {args[0]}") from e
             try:
-                rc = proc.wait(timeout=timeout)
+                if feed is None:
+                    rc = proc.wait(timeout=limit)
+                else:  # through a pipe, never as a file the child could stat
+                    proc.communicate(feed, timeout=limit)
+                    rc = proc.returncode
             except subprocess.TimeoutExpired:
                 kill_group(proc)
                 raise CommandFailed(
-                    f"{label} timed out after {timeout:.0f} s: {shlex.join(args)}",
+                    f"{label} timed out after {limit:.0f} s: {shlex.join(args)}",
                     file_tail(log_path),
                 ) from None
             finally:
                 kill_group(proc)
-        stdout = out_path.read_text("utf-8", "replace") if capture else ""
+        raw = out_path.read_bytes() if capture else b""
+        stdout = raw.decode("utf-8", "replace")
         if check and rc != 0:
             where = f" (log: {log})" if log is not None else ""
             detail = file_tail(log_path)
             if capture and stdout:
                 detail = tail(stdout) + "\n" + detail
             raise CommandFailed(f"{label} failed with exit status {rc}{where}", detail, rc)
-        return Result(args, rc, stdout, log)
+        return Result(args, rc, stdout, log, raw)
 
 
 def output(argv: Sequence[str | os.PathLike[str]], *, timeout: float = 30, **kw: object) -> str:
@@ -141,7 +175,7 @@ def spawned(
         logf.flush()
         try:
             child = subprocess.Popen(
-                args, env=None if env is None else {**os.environ, **env}, stdin=subprocess.DEVNULL,
+                args, env=child_env(env), stdin=subprocess.DEVNULL,
                 stdout=logf, stderr=logf, start_new_session=True,
                 preexec_fn=_die_with_parent if die_with_parent else None,
             )

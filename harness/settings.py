@@ -61,8 +61,14 @@ class Settings:
         return self.build / "logs"
 
     def timeout(self, seconds: float) -> float:
-        """Scale a timeout: slow or loaded machines set PIPEMAP_TIMEOUT_MULTIPLIER."""
-        return seconds * self.timeout_multiplier
+        """Deprecated: returns ``seconds`` unchanged.
+
+        Timeouts are scaled in one place, ``harness.timeouts.scaled``, which ``proc.run``
+        applies to every command; scaling here as well would scale twice. Callers that
+        enforce a timeout themselves (the console watcher, the guest channel) call
+        ``timeouts.scaled`` at that point.
+        """
+        return seconds
 
 
 def config_path() -> Path:

@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from harness import hashing
+from harness import atomic, hashing
 from harness.errors import (
     ConfigError,
     HashMismatch,
@@ -168,5 +168,5 @@ def _verify_and_keep(
         hashing.write_manifest(entries, src.manifest, src.label)
         fill_in(manifest.path, src.name, "tree_sha256", th)
     res = ResolvedSource(src.name, src.version, route, origin, final_tree, th, sha, True)
-    _marker(archive).write_text(json.dumps(res.record(), indent=2) + "\n")
+    atomic.write_text(_marker(archive), json.dumps(res.record(), indent=2) + "\n")
     return res

@@ -1,0 +1,135 @@
+"""Item 8/9/10 of issue 9: one way to run a process, one error taxonomy, one atomic writer."""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+
+import pytest
+
+from harness import atomic, bench, proc, timeouts
+from harness import experiments as ex
+from harness.errors import CommandFailed, GuestError, HarnessError, InfraError
+
+HARNESS = Path(__file__).resolve().parents[2] / "harness"
+
+
+def _subprocess_uses(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "subprocess" for a in node.names):
+            found.append(f"{path}:{node.lineno}: import subprocess")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "subprocess":
+            found.append(f"{path}:{node.lineno}: from subprocess import")
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "subprocess":
+            found.append(f"{path}:{node.lineno}: subprocess.{node.attr}")
+    return found
+
+
+# vm.py still starts QEMU with Popen itself; it is being moved onto one QEMU runner (issue 9,
+# item 6) by its owner. Remove it from here when that lands: the test then covers it too.
+PENDING = {HARNESS / "vm.py"}
+
+
+def test_no_subprocess_outside_proc() -> None:
+    bad = [u for p in sorted(HARNESS.rglob("*.py")) if p != HARNESS / "proc.py" and p not in PENDING
+           for u in _subprocess_uses(p)]
+    assert not bad, "run processes through harness/proc.py only:\n" + "\n".join(bad)
+
+
+def test_proc_scales_timeout_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(timeouts.ENV, "3")
+    with pytest.raises(CommandFailed, match="after 3 s"):
+        proc.run(["sleep", "10"], timeout=1)
+
+
+def test_child_env_is_minimal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECRET_TOKEN", "x")
+    monkeypatch.setenv("CONTAINERS_CONF", "/c.conf")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/1")
+    out = proc.output(["env"], env={"EXTRA": "1"})
+    env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    assert "SECRET_TOKEN" not in env
+    assert env["CONTAINERS_CONF"] == "/c.conf" and env["XDG_RUNTIME_DIR"] == "/run/user/1"
+    assert env["EXTRA"] == "1" and env["LC_ALL"] == "C" and env["PATH"] == os.environ["PATH"]
+
+
+def test_proc_binary_stdin_stdout(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 3
+    assert proc.run(["cat"], stdin=data, capture=True, timeout=10).stdout_bytes == data
+    f = tmp_path / "in"
+    f.write_bytes(data)
+    assert proc.run(["cat"], stdin=f, capture=True, timeout=10).stdout_bytes == data
+    out = tmp_path / "out"
+    proc.run(["cat", f], stdout_to=out, timeout=10)
+    assert out.read_bytes() == data
+
+
+def test_expected_output_raises_when_host_tool_crashes(tmp_path: Path) -> None:
+    tool = tmp_path / "host" / "wc"
+    tool.parent.mkdir()
+    tool.write_text("#!/bin/sh\nkill -SEGV $$\n")
+    tool.chmod(0o755)
+    (tmp_path / "in-100").write_bytes(b"x" * 100)
+    tools = bench.Tools(tmp_path / "host", tmp_path, {}, "", tmp_path / "busybox")
+    cells = [ex.Cell("E1", "vanilla", "icount", "wc", "read", "", 100, 0),
+             ex.Cell("E3", "vanilla", "icount", "wc", "read", "", 100, 0)]
+    for cell in cells[:2]:
+        (tmp_path / f"in-{cell.size}").write_bytes(b"x\n" * 10)
+        with pytest.raises(CommandFailed):
+            bench.expected_output(tools, cell, tmp_path)
+
+
+def test_fnv_cached_per_input() -> None:
+    bench._FNV_CACHE.clear()
+    assert bench.fnv1a64(b"") == "cbf29ce484222325"
+    assert bench.fnv1a64(b"a") == "af63dc4c8601ec8c"
+    bench.fnv1a64(b"a")
+    assert len(bench._FNV_CACHE) == 2
+
+
+@pytest.mark.parametrize("line", [
+    "TIME real_us=1 user_us=2 sys_us bogus",
+    "TIME status=0 out_fnv=ab",
+    "TIME real_us=x user_us=2 sys_us=3",
+    "no time line at all",
+])
+def test_parse_time_malformed_is_guest_error(line: str) -> None:
+    with pytest.raises(GuestError) as e:
+        bench.parse_time(line)
+    assert isinstance(e.value, HarnessError) and "\n" not in str(e.value)
+
+
+def test_parse_time_good() -> None:
+    t = bench.parse_time("x\nTIME real_us=10 user_us=2 sys_us=3 status=0 out_fnv=ab out_bytes=4\n")
+    assert t["real_us"] == "10" and t["out_fnv"] == "ab"
+
+
+def test_atomic_failure_leaves_dest_untouched(tmp_path: Path) -> None:
+    dest = tmp_path / "out.txt"
+    dest.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic.staged(dest) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("boom")
+    assert dest.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+def test_atomic_dir_replace(tmp_path: Path) -> None:
+    dest = tmp_path / "d"
+    dest.mkdir()
+    (dest / "stale").write_text("1")
+    with atomic.staged(dest) as tmp:
+        tmp.mkdir()
+        (tmp / "new").write_text("2")
+    assert sorted(p.name for p in dest.iterdir()) == ["new"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+    atomic.write_text(tmp_path / "t", "hi")
+    assert (tmp_path / "t").read_text() == "hi"
+
+
+def test_infra_error_is_harness_error() -> None:
+    assert issubclass(InfraError, HarnessError) and issubclass(GuestError, HarnessError)
