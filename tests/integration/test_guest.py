@@ -182,7 +182,7 @@ def test_a_stolen_forwarded_port_is_an_infra_error(guest_image: session.GuestIma
         s.listen()
         port = s.getsockname()[1]
         m = vm.Machine(vm.MachineSpec(guest_image.kernel, guest_image.rootfs), tmp_path / "m")
-        m.port = port
+        m.workdir.mkdir()
         with pytest.raises(InfraError, match="host forwarding rule"), \
                 vm.Run(vm.machine_argv(m.spec, m.console, m.qmp_socket, port), m.console, tmp_path / "qemu.log") as r:
             vm.wait_for(r, lambda _t: False, 30, "SSH banner")
