@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import atomic
 from harness.errors import SourceError
 
 CHUNK = 1 << 20
@@ -84,12 +85,10 @@ def write_manifest(entries: Iterable[FileEntry], path: Path, title: str) -> str:
     """Write a per-file manifest; returns its tree hash (also recorded in the header)."""
     ordered = sorted(entries)
     th = tree_hash(ordered)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
+    with atomic.staged(path) as tmp, open(tmp, "w") as f:
         f.write(f"# per-file manifest of {title}: sha256, mode, path\n# tree-sha256 {th}\n")
         for e in ordered:
             f.write(e.line() + "\n")
-    tmp.replace(path)
     return th
 
 

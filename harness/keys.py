@@ -14,6 +14,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from harness import atomic
 from harness.errors import ConfigError
 
 
@@ -24,13 +25,13 @@ def generate(private: Path, comment: str) -> str:
                             serialization.NoEncryption())
     pub = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
     private.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = private.with_name(private.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
     line = f"{pub.decode()} {comment}\n"
-    Path(str(private) + ".pub").write_text(line)
-    tmp.replace(private)
+    with atomic.staged(private) as tmp:
+        # created 0600 before a byte is written: the key is never readable by others
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+        Path(str(private) + ".pub").write_text(line)
     return line
 
 

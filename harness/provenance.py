@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness import proc, vm
+from harness import atomic, proc, vm
 from harness.errors import CommandFailed, MissingTool
 from harness.settings import Settings
 from harness.toolchain import record_path
@@ -117,7 +117,5 @@ def collect(settings: Settings, profile: ex.Profile, cells: Sequence[ex.Cell], k
 def write(record: dict[str, object], out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "provenance.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    tmp.replace(path)
+    atomic.write_text(path, json.dumps(record, indent=2) + "\n")
     return path

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from harness import atomic
+
 CHUNK = 1 << 20
 PROGRESS_EVERY = 15.0  # seconds between progress lines of a long step
 
@@ -125,12 +127,7 @@ def write_archive(staging: Path, dest: Path) -> None:
     """Tar every file under ``staging`` into ``dest``, atomically: a temp file in the same
     directory is renamed at the end, so a failure never leaves a half-written archive."""
     entries = staged_files(staging)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
-    try:
-        with open(tmp, "wb") as f:
-            write_tar(f, entries)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic.staged(dest) as tmp, open(tmp, "wb") as f:
+        write_tar(f, entries)
+        f.flush()
+        os.fsync(f.fileno())

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from harness import atomic, stats
 from harness import experiments as ex
-from harness import stats
 from harness.report import claims as cl
 from harness.report import compare as cmp
 from harness.report import data, plots, provenance, summary, tables
@@ -47,9 +46,7 @@ class ReportOutput:
 
 def _write(path: Path, text: str) -> None:
     """Write via a temporary file, so a reader never sees half a report."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic.write_text(path, text)
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from harness import atomic
 from harness.settings import Settings
 from harness.sources import manifest as manifest_mod
 from harness.sources.resolve import ResolvedSource, obtain
@@ -37,9 +38,7 @@ def write_provenance(settings: Settings, resolved: list[ResolvedSource]) -> None
     out.parent.mkdir(parents=True, exist_ok=True)
     old = json.loads(out.read_text()) if out.exists() else {}
     old.update({r.name: r.record() for r in resolved})
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(old, indent=2, sort_keys=True) + "\n")
-    tmp.replace(out)
+    atomic.write_text(out, json.dumps(old, indent=2, sort_keys=True) + "\n")
 
 
 def pin_tree(settings: Settings, name: str, tree: Path) -> str:

@@ -1,18 +1,16 @@
 """Fail-closed transfer of one archive into the cache.
 
 Bytes are written to a temporary name in the destination directory and hashed while they
-stream; the file gets its final name only after the caller's check accepted it. A wrong
+stream (the caller stages them with harness.atomic.staged); the file gets its final name
+only when the caller's block ends without an exception, i.e. after its check accepted it. A wrong
 hash, a truncated transfer or an interruption leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 from rich.progress import (
@@ -32,17 +30,6 @@ USER_AGENT = "pipemap-lab/1 (+reproducible research; python-urllib)"
 
 class TransferError(SourceError):
     """One URL could not deliver the file (network, HTTP status, truncation)."""
-
-
-@contextlib.contextmanager
-def staged(final: Path) -> Iterator[Path]:
-    """A temporary path beside ``final``; removed unless the block renamed it."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.part-{os.getpid()}")
-    try:
-        yield tmp
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _progress() -> Progress:
@@ -92,9 +79,4 @@ def copy_file(src: Path, tmp: Path) -> str:
             out.write(block)
             h.update(block)
     return h.hexdigest()
-
-
-def install(tmp: Path, final: Path) -> None:
-    """Give an accepted file its final name (atomic within one file system)."""
-    os.replace(tmp, final)
 

@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import atomic
 from harness.errors import ConfigError, UnknownSource
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -91,6 +92,4 @@ def fill_in(path: Path, name: str, key: str, value: str) -> None:
     new_body, n = re.subn(rf'(?m)^{key} = ""$', f'{key} = "{value}"', body)
     if n != 1:
         raise ConfigError(f"{path}: [{name}] {key} is not an empty pin")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text[: section.start(1)] + new_body + text[section.end(1) :])
-    tmp.replace(path)
+    atomic.write_text(path, text[: section.start(1)] + new_body + text[section.end(1) :])

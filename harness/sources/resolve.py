@@ -7,14 +7,16 @@ Routes and what "verified" means on each:
   tree hash, is used only when the user allows it explicitly, and is recorded as unverified.
 - mirror / download: the archive is checked against the pinned archive sha256, or, where
   none is published, unpacked and checked against the pinned tree hash. Nothing is kept
-  unless it verified. A hash learned by a verified transfer is written into the manifest.
+  unless it verified. A hash learnt by a verified transfer is recorded in the cache
+  (``learnt-pins.toml``) and reported; the tracked manifest is written only by the
+  maintainers' ``pin-source`` task.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
+import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from harness.errors import (
 )
 from harness.settings import Settings
 from harness.sources import download
-from harness.sources.manifest import Manifest, Source, fill_in
+from harness.sources.manifest import Manifest, Source
 
 
 @dataclass(frozen=True)
@@ -123,22 +125,26 @@ def _transfer(src: Source, manifest: Manifest, settings: Settings) -> ResolvedSo
         candidates.append(("mirror", str(settings.user.mirror / src.filename)))
     candidates += [("download", url) for url in src.urls]
     for route, origin in candidates:
-        with download.staged(archive) as tmp:
-            try:
+        try:
+            # fail closed: the download is renamed to ``archive`` only if the block below
+            # ends normally, i.e. after its hash verified; any exception removes it
+            with atomic.staged(archive) as tmp:
                 if route == "mirror":
                     sha = download.copy_file(Path(origin), tmp)
                 else:
                     sha = download.fetch_url(origin, tmp, src.label)
-            except download.TransferError as e:
-                failures.append(str(e))
-                continue
-            return _verify_and_keep(src, manifest, settings, route, origin, tmp, sha, archive)
+                final_tree, th, entries = _verify(src, settings, origin, tmp, sha)
+        except download.TransferError as e:
+            failures.append(str(e))
+            continue
+        return _keep(src, settings, route, origin, archive, final_tree, th, sha, entries)
     raise SourceError(f"{src.name}: no route delivered {src.filename}", "\n".join(failures))
 
 
-def _verify_and_keep(
-    src: Source, manifest: Manifest, settings: Settings, route: str, origin: str, tmp: Path, sha: str, archive: Path
-) -> ResolvedSource:
+def _verify(
+    src: Source, settings: Settings, origin: str, tmp: Path, sha: str
+) -> tuple[Path, str, list[hashing.FileEntry]]:
+    """Check the staged archive ``tmp`` against the pins; unpack it into the tree cache."""
     if src.archive_sha256 and sha != src.archive_sha256:
         raise HashMismatch(
             f"{src.name}: archive hash mismatch for {origin}: expected sha256 {src.archive_sha256}, got {sha}"
@@ -158,15 +164,60 @@ def _verify_and_keep(
                 "\n".join(diff.lines()) if diff else "",
             )
         final_tree = trees / f"{src.label}-{th[:16]}"
-        if final_tree.exists():
-            shutil.rmtree(final_tree)
-        root.rename(final_tree)
-    download.install(tmp, archive)
+        with atomic.staged(final_tree) as t:  # replaces an existing tree of that name
+            root.rename(t)
+    return final_tree, th, entries
+
+
+def _keep(
+    src: Source, settings: Settings, route: str, origin: str, archive: Path,
+    final_tree: Path, th: str, sha: str, entries: list[hashing.FileEntry],
+) -> ResolvedSource:
+    """Record a verified transfer: learnt pins (in the cache, never in the tracked
+    manifest), then the cache marker."""
+    learnt = {}
     if not src.archive_sha256:
-        fill_in(manifest.path, src.name, "archive_sha256", sha)
+        learnt["archive_sha256"] = sha
     if not src.tree_sha256:
-        hashing.write_manifest(entries, src.manifest, src.label)
-        fill_in(manifest.path, src.name, "tree_sha256", th)
+        learnt["tree_sha256"] = th
+        hashing.write_manifest(entries, learnt_manifest(settings, src), src.label)
+    if learnt:
+        record_learnt(settings, src.name, learnt)
+        print(_learnt_line(settings, src.name, learnt, final_tree))
     res = ResolvedSource(src.name, src.version, route, origin, final_tree, th, sha, True)
     atomic.write_text(_marker(archive), json.dumps(res.record(), indent=2) + "\n")
     return res
+
+
+def learnt_pins_path(settings: Settings) -> Path:
+    """Where pins learnt by verified transfers are recorded (the cache, not the tracked manifest)."""
+    return settings.cache / "sources" / "learnt-pins.toml"
+
+
+def learnt_manifest(settings: Settings, src: Source) -> Path:
+    """The per-file manifest of a learnt tree (beside the learnt pins)."""
+    return settings.cache / "sources" / src.manifest.name
+
+
+def read_learnt(settings: Settings) -> dict[str, dict[str, str]]:
+    path = learnt_pins_path(settings)
+    return tomllib.loads(path.read_text()) if path.exists() else {}
+
+
+def record_learnt(settings: Settings, name: str, pins: dict[str, str]) -> Path:
+    """Merge ``pins`` for source ``name`` into the learnt-pins file (written atomically)."""
+    table = read_learnt(settings)
+    table.setdefault(name, {}).update(pins)
+    lines = ["# pins learnt by verified transfers; pin for everyone with ./inv pin-source\n"]
+    for sec, kv in sorted(table.items()):
+        lines.append(f"\n[{json.dumps(sec)}]\n")
+        lines += [f"{k} = {json.dumps(v)}\n" for k, v in sorted(kv.items())]
+    return atomic.write_text(learnt_pins_path(settings), "".join(lines))
+
+
+def _learnt_line(settings: Settings, name: str, pins: dict[str, str], tree: Path) -> str:
+    what = "; ".join(f"{k.removesuffix('_sha256')} sha256 {v}" for k, v in sorted(pins.items()))
+    return (
+        f"pin learnt for {name}: {what} (recorded in {learnt_pins_path(settings)}); "
+        f"to pin it for everyone: ./inv pin-source --name {name} --tree {tree}"
+    )

@@ -16,7 +16,7 @@ from harness import hashing
 from harness.errors import HashMismatch, OverrideMismatch, SourceError, UnverifiedSource
 from harness.settings import UserConfig
 from harness.sources import manifest
-from harness.sources.resolve import obtain
+from harness.sources.resolve import learnt_manifest, obtain, read_learnt
 from tests.conftest import make_settings
 
 TREE = {"hello/Makefile": b"all:\n\ttrue\n", "hello/src/main.c": b"int main(void){return 0;}\n"}
@@ -94,30 +94,46 @@ def leftovers(lab_cache: Path) -> list[str]:
     return sorted(p.name for p in d.iterdir()) if d.exists() else []
 
 
-def test_download_verified_by_archive_hash_fills_in_tree_hash(tmp_path: Path, server: Server) -> None:
+def test_download_verified_by_archive_hash_learns_tree_hash_in_cache(
+    tmp_path: Path, server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
     server.files["/hello-1.0.tar.gz"] = ARCHIVE
     man = write_manifest(tmp_path, [server.url + "/hello-1.0.tar.gz"], archive_sha=hashing.sha256_bytes(ARCHIVE))
+    tracked = man.path.read_bytes()
     lab = make_settings(tmp_path)
     r = obtain(man.get("hello"), man, lab, frozenset())
     assert (r.route, r.verified, r.archive_sha256) == ("download", True, hashing.sha256_bytes(ARCHIVE))
     assert (r.tree / "src/main.c").read_bytes() == TREE["hello/src/main.c"]
+    # the learnt pin is recorded in the cache and reported; the tracked manifest is untouched
+    assert man.path.read_bytes() == tracked
+    assert r.tree_sha256 == tree_sha_of(TREE, tmp_path)[0]
+    assert read_learnt(lab) == {"hello": {"tree_sha256": r.tree_sha256}}
     learned = manifest.load(man.path).get("hello")
-    assert learned.tree_sha256 == r.tree_sha256 == tree_sha_of(TREE, tmp_path)[0]
-    assert hashing.tree_hash(hashing.read_manifest(learned.manifest)) == r.tree_sha256
+    assert not learned.manifest.exists()
+    assert hashing.tree_hash(hashing.read_manifest(learnt_manifest(lab, learned))) == r.tree_sha256
+    out = capsys.readouterr().out
+    assert f"pin learnt for hello: tree sha256 {r.tree_sha256}" in out and "./inv pin-source" in out
     # second call: served from the cache without the network
     server.files.clear()
     again = obtain(learned, manifest.load(man.path), lab, frozenset())
     assert again.tree == r.tree and again.route == "download"
 
 
-def test_download_verified_by_tree_hash_records_archive_hash(tmp_path: Path, server: Server) -> None:
+def test_download_verified_by_tree_hash_records_archive_hash(
+    tmp_path: Path, server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
     server.files["/hello-1.0.tar.gz"] = ARCHIVE
     th, entries = tree_sha_of(TREE, tmp_path)
     man = write_manifest(tmp_path, [server.url + "/hello-1.0.tar.gz"], tree_sha=th)
     hashing.write_manifest(entries, man.get("hello").manifest, "hello-1.0")
-    r = obtain(man.get("hello"), man, make_settings(tmp_path), frozenset())
+    tracked = man.path.read_bytes()
+    lab = make_settings(tmp_path)
+    r = obtain(man.get("hello"), man, lab, frozenset())
     assert r.verified and r.tree_sha256 == th
-    assert manifest.load(man.path).get("hello").archive_sha256 == hashing.sha256_bytes(ARCHIVE)
+    assert man.path.read_bytes() == tracked
+    assert manifest.load(man.path).get("hello").archive_sha256 == ""
+    assert read_learnt(lab) == {"hello": {"archive_sha256": hashing.sha256_bytes(ARCHIVE)}}
+    assert f"pin learnt for hello: archive sha256 {hashing.sha256_bytes(ARCHIVE)}" in capsys.readouterr().out
 
 
 def test_wrong_archive_hash_fails_closed(tmp_path: Path, server: Server) -> None:
