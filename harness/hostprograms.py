@@ -37,6 +37,9 @@ PROGRAMS: dict[str, str] = {
     "chromium": "the report's browser test (headless)",
     "pgrep": "tests check that no QEMU outlives the suite",
     "sha256sum": "fetch-sources.sh's manifest",
+    "cat": "tests of the process runner",
+    "env": "tests of the process runner",
+    "sleep": "tests of the process runner",
 }
 
 # Programs used only when a user asks for them; not installed by ./inv.

@@ -18,8 +18,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import timeouts
-from harness.errors import CommandFailed
+from harness import hostprograms, timeouts
+from harness.errors import CommandFailed, ConfigError
 
 TAIL_LINES = 25
 
@@ -77,6 +77,24 @@ def kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
+SYSTEM_DIRS = ("/usr/", "/bin/", "/sbin/")
+
+
+def require_declared(program: str) -> None:
+    """Refuse a host program that harness/hostprograms.py does not list.
+
+    Why: that list is what tests/unit/test_host_packages.py checks against the Debian
+    packages ./inv installs; a program run without being listed would work here and be
+    missing on a bare machine. A path outside the system directories is the lab's own
+    artefact (a host build of a guest tool, the venv's Python) and needs no package.
+    """
+    if "/" in program and not program.startswith(SYSTEM_DIRS):
+        return
+    if not hostprograms.declared(program):
+        raise ConfigError(f"harness bug: host program {program!r} is not listed in harness/hostprograms.py "
+                          "(list it, and its Debian package in debian-packages.txt)")
+
+
 def run(
     argv: Sequence[str | os.PathLike[str]],
     *,
@@ -101,6 +119,7 @@ def run(
     the one place, so callers never scale it themselves. The child gets ``child_env(env)``.
     """
     args = tuple(os.fspath(a) for a in argv)
+    require_declared(args[0])
     label = what or Path(args[0]).name
     full_env = child_env(env)
     limit = timeouts.scaled(timeout)
@@ -169,6 +188,7 @@ def spawned(
     killed (SIGKILL leaves no chance to clean up). Output goes to ``log``.
     """
     args = [os.fspath(a) for a in argv]
+    require_declared(args[0])
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as logf:
         logf.write(f"$ {shlex.join(args)}\n".encode())

@@ -39,6 +39,66 @@ def test_no_subprocess_outside_proc() -> None:
     assert not bad, "run processes through harness/proc.py only:\n" + "\n".join(bad)
 
 
+def _staged_targets(tree: ast.AST) -> set[int]:
+    """Calls ``x.rename(t)`` / ``x.replace(t)`` inside ``with atomic.staged(...) as t``: moving
+    a finished temporary onto the staged path is how a stage hands a directory to the helper."""
+    ok: set[int] = set()
+    for w in ast.walk(tree):
+        if not isinstance(w, ast.With):
+            continue
+        for item in w.items:
+            f = item.context_expr.func if isinstance(item.context_expr, ast.Call) else None
+            is_staged = (isinstance(f, ast.Attribute) and f.attr == "staged") or (
+                isinstance(f, ast.Name) and f.id == "staged")
+            if not (is_staged and isinstance(item.optional_vars, ast.Name)):
+                continue
+            name = item.optional_vars.id
+            for stmt in w.body:
+                for c in ast.walk(stmt):
+                    if (isinstance(c, ast.Call) and len(c.args) == 1 and isinstance(c.args[0], ast.Name)
+                            and c.args[0].id == name):
+                        ok.add(id(c))
+    return ok
+
+
+def _hand_renames(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    allowed = _staged_targets(tree)
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute) or id(node) in allowed:
+            continue
+        attr, recv = node.func.attr, node.func.value
+        where = f"{path.relative_to(HARNESS.parent)}:{node.lineno}"
+        if isinstance(recv, ast.Name) and recv.id == "os" and attr in ("replace", "rename", "renames"):
+            found.append(f"{where}: os.{attr}")
+        elif attr == "rename":
+            found.append(f"{where}: .rename(")
+        elif (attr == "replace" and len(node.args) == 1 and not node.keywords
+              and not any(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args)):
+            found.append(f"{where}: .replace( (Path.replace)")
+    return found
+
+
+def test_no_hand_written_rename_outside_atomic() -> None:
+    bad = [u for p in sorted(HARNESS.rglob("*.py")) if p != HARNESS / "atomic.py" for u in _hand_renames(p)]
+    assert not bad, "write outputs through harness/atomic.py (staged/write_text/write_bytes) only:\n" + "\n".join(bad)
+
+
+def test_hand_rename_check_catches_the_usual_forms(tmp_path: Path) -> None:
+    HARNESS_TMP = HARNESS  # the reporter names paths relative to the repository
+    src = HARNESS_TMP / ".probe_one_way_tmp.py"
+    try:
+        src.write_text(
+            "import os\nos.replace(a, b)\ntmp.replace(dest)\nroot.rename(x)\n"
+            "s.replace('a', 'b')\nwith atomic.staged(d) as t:\n    root.rename(t)\n"
+        )
+        assert [u.split(": ", 1)[1] for u in _hand_renames(src)] == [
+            "os.replace", ".replace( (Path.replace)", ".rename("]
+    finally:
+        src.unlink(missing_ok=True)
+
+
 def test_proc_scales_timeout_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(timeouts.ENV, "3")
     with pytest.raises(CommandFailed, match="after 3 s"):
@@ -133,3 +193,15 @@ def test_atomic_dir_replace(tmp_path: Path) -> None:
 
 def test_infra_error_is_harness_error() -> None:
     assert issubclass(InfraError, HarnessError) and issubclass(GuestError, HarnessError)
+
+
+def test_an_undeclared_host_program_is_refused_before_it_runs(tmp_path: Path) -> None:
+    from harness import proc
+    from harness.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not listed in harness/hostprograms.py"):
+        proc.run(["touch", tmp_path / "ran"], timeout=10)
+    with pytest.raises(ConfigError, match="not listed"):
+        proc.run(["/usr/bin/touch", tmp_path / "ran"], timeout=10)
+    assert not (tmp_path / "ran").exists()
+    proc.run(["sh", "-c", "true"], timeout=10)  # declared
