@@ -77,6 +77,11 @@ def kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
+# What a caller holds of a child started by ``spawned``, and what a bounded wait raises:
+# named here so that no module outside this one imports subprocess.
+Child = subprocess.Popen
+WaitTimeout = subprocess.TimeoutExpired
+
 SYSTEM_DIRS = ("/usr/", "/bin/", "/sbin/")
 
 

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import socket
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -140,7 +139,7 @@ class Run:
         self.log = host_log
         self._die = die_with_parent
         self._stack = contextlib.ExitStack()
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: proc.Child[bytes] | None = None
 
     def start(self) -> Run:
         self.console.unlink(missing_ok=True)
@@ -276,7 +275,7 @@ class Machine:
         self.port = 0
         self.argv: list[str] = []
         self._stack = contextlib.ExitStack()
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: proc.Child[bytes] | None = None
         self._console_mark = 0
         self.ready_seconds = 0.0
         self.started = 0.0
@@ -319,7 +318,7 @@ class Machine:
             try:
                 qmp_quit(self.qmp_socket, timeout=5)
                 self.process.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired, HarnessError):
+            except (OSError, proc.WaitTimeout, HarnessError):
                 pass
         self._stack.close()
         self.process = None

@@ -16,6 +16,7 @@ from harness.errors import BootError, ConfigError, InfraError
 from harness.guest import Channel, GuestTimeout, HostKeyMismatch, write_known_hosts
 from harness.pipeline import Options
 from harness.settings import REPO, Settings
+from tests import watch
 
 
 @pytest.fixture(scope="module")
@@ -163,8 +164,9 @@ def test_killed_task_leaves_no_qemu(real: Settings, guest_image: session.GuestIm
             f"img = session.GuestImage(Path({kernel!r}), Path({rootfs!r}), {host_key!r})\n"
             "with session.machine(settings.load(), img, name='killed') as (m, ch):\n"
             "    print('UP', flush=True); time.sleep(600)\n")
-    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    assert p.stdout is not None and p.stdout.readline().strip() == "UP"
+    log = real.build / "test-artifacts" / "killed-task.log"
+    p = watch.spawn([sys.executable, "-c", code], log)
+    watch.wait_for(lambda: "UP" in log.read_text().split(), p, timeout=300, what="the guest up in the killed task")
     work = real.build / "vm" / f"killed-{p.pid}"
     assert qemu_pids_of(work)
     p.kill()
