@@ -257,8 +257,8 @@ def machine_argv(spec: MachineSpec, console_log: Path, qmp_socket: Path, port: i
                      memory_mb=spec.memory_mb, qmp_socket=qmp_socket, ssh_port=port)
 
 
-class Machine:
-    """One QEMU process running one guest with an SSH port; a context manager and an Instance.
+class Machine(Run):
+    """One QEMU process running one guest with an SSH port; a ``Run`` with a root image, QMP and SSH.
 
     The process lives in its own process group and dies with the lab (PDEATHSIG), so no
     QEMU outlives a task, whether it ends normally, by an exception, Ctrl-C or SIGKILL.
@@ -268,14 +268,11 @@ class Machine:
     """
 
     def __init__(self, spec: MachineSpec, workdir: Path) -> None:
+        super().__init__([], workdir / "console.log", workdir / "qemu.log", die_with_parent=True)
         self.spec = spec
         self.workdir = workdir
-        self.console = workdir / "console.log"
         self.qmp_socket = workdir / "qmp.sock"
         self.port = 0
-        self.argv: list[str] = []
-        self._stack = contextlib.ExitStack()
-        self.process: proc.Child[bytes] | None = None
         self._console_mark = 0
         self.ready_seconds = 0.0
         self.started = 0.0
@@ -296,19 +293,8 @@ class Machine:
                   "host_cpus": os.cpu_count(), "loadavg": os.getloadavg()}
         (self.workdir / "machine.json").write_text(json.dumps(record, indent=2) + "\n")
         self.started = time.monotonic()
-        self.process = self._stack.enter_context(
-            proc.spawned(self.argv, log=self.workdir / "qemu.log", die_with_parent=True))
+        super().start()
         return self
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def exit_status(self) -> int | None:
-        return None if self.process is None else self.process.poll()
-
-    def host_log(self) -> str:
-        log = self.workdir / "qemu.log"
-        return log.read_text("utf-8", "replace") if log.exists() else ""
 
     def stop(self) -> None:
         """Quit QEMU through QMP (snapshot mode: nothing to save), else kill its group."""
@@ -320,23 +306,13 @@ class Machine:
                 self.process.wait(timeout=10)
             except (OSError, proc.WaitTimeout, HarnessError):
                 pass
-        self._stack.close()
-        self.process = None
+        super().stop()
         self.qmp_socket.unlink(missing_ok=True)
 
     def __enter__(self) -> Machine:
         return self.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # console ---------------------------------------------------------------------------
-    def console_text(self) -> str:
-        return console.read(self.console)
-
-    def console_tail(self, lines: int = 20) -> str:
-        return console.tail(self.console, lines)
-
     def mark_console(self) -> None:
         """Remember where the console is now: trouble is looked for after this point."""
         self._console_mark = len(self.console_text())
