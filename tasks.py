@@ -42,6 +42,11 @@ def lab_task(fn: Callable[..., Any]) -> Callable[..., Any]:
             if e.detail:
                 print("\n".join("  " + line for line in e.detail.splitlines()), file=sys.stderr)
             raise Exit(code=1) from None
+        except OSError as e:
+            # a host failure the harness did not name (disk full, permissions): still one line
+            where = f": {e.filename}" if e.filename else ""
+            print(f"error: host: {e.strerror or e}{where}", file=sys.stderr)
+            raise Exit(code=1) from None
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             raise Exit(code=130) from None
