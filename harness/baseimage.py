@@ -81,7 +81,7 @@ def _make_base(settings: Settings, engine: Engine, packages: list[str], tag: str
     ]
     try:
         with atomic.staged(out):  # argv names atomic.temp_name(out)
-            proc.run(argv, timeout=settings.timeout(1800), log=log, env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH},
+            proc.run(argv, timeout=1800, log=log, env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH},
                      what="mmdebstrap")
     except CommandFailed as e:
         raise ImageBuildFailed(f"base image: mmdebstrap failed (log: {log})", e.detail) from e

@@ -63,7 +63,7 @@ class Engine:
         return proc.output([self.program, "image", "inspect", "--format", "{{.Id}}", tag], env=self.env)
 
     def import_tar(self, tar: Path, tag: str, log: Path) -> None:
-        proc.run([self.program, "import", tar, tag], timeout=self.settings.timeout(600), log=log, env=self.env,
+        proc.run([self.program, "import", tar, tag], timeout=600, log=log, env=self.env,
                  what=f"{self.name} import")
 
     def build(self, context: Path, tag: str, log: Path, timeout: float) -> None:

@@ -81,7 +81,7 @@ def debian_sources(settings: Settings, say=print) -> Path:  # noqa: ANN001
     say(f"image: fetching Debian source packages with a private apt configuration (log: {log})")
     try:
         proc.run(["bash", script, settings.cache / "apt-private", tmp, sources],
-                 timeout=settings.timeout(FETCH_TIMEOUT), log=log, what="fetch-sources.sh")
+                 timeout=FETCH_TIMEOUT, log=log, what="fetch-sources.sh")
     except CommandFailed:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -112,7 +112,7 @@ def userland(settings: Settings, eng: Engine, src: Path, say=print) -> Path:  # 
         argv: list[str | Bind] = ["bash", Bind(settings.repo, True, "images/guest/build-userland.sh"),
                                   Bind(src, True, "src"), Bind(src, True, "sysroot"), Bind(tmp)]
         try:
-            eng.run(tag, argv, log=log, timeout=settings.timeout(BUILD_TIMEOUT), what="build-userland.sh")
+            eng.run(tag, argv, log=log, timeout=BUILD_TIMEOUT, what="build-userland.sh")
         except CommandFailed as e:
             raise ImageBuildFailed(f"guest userland build failed (log: {log})", e.detail) from e
         atomic.write_text(tmp / ".complete", h + "\n")
@@ -143,7 +143,7 @@ def root_image(settings: Settings, eng: Engine, ul: Path, say=print) -> RootImag
         argv: list[str | Bind] = ["bash", Bind(settings.repo, True, "images/guest/make-rootfs.sh"), Bind(ul, True),
                                   Bind(pub.parent, True, pub.name), Bind(tmp)]
         try:
-            eng.run(tag, argv, log=log, timeout=settings.timeout(600), what="make-rootfs.sh")
+            eng.run(tag, argv, log=log, timeout=600, what="make-rootfs.sh")
         except CommandFailed as e:
             raise ImageBuildFailed(f"root image build failed (log: {log})", e.detail) from e
         shutil.rmtree(tmp / "rootfs", ignore_errors=True)

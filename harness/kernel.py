@@ -111,7 +111,7 @@ def build(settings: Settings, name: str, linux: ResolvedSource, tc: Toolchain, f
             argv: list[str | Bind] = ["bash", script, Bind(tree), tc.prefix, Bind(staged)]
             say(f"kernel: building {name} with {tc.gcc} ({tc.engine.name}; log: {log})")
             t0 = time.monotonic()
-            tc.engine.run(tc.image, argv, log=log, timeout=settings.timeout(BUILD_TIMEOUT),
+            tc.engine.run(tc.image, argv, log=log, timeout=BUILD_TIMEOUT,
                           what=f"kernel build ({name})")
             seconds = time.monotonic() - t0
             bz = staged / "bzImage"

@@ -71,7 +71,7 @@ def boot_smoke(settings: Settings, variant: str, say: Say) -> vm.SmokeResult:
     vm.qemu_binary()
     kvm = vm.kvm_status()
     say(f"boot-smoke: {variant} under TCG ({vm.qemu_version()}; KVM: {kvm.reason})")
-    return vm.boot_smoke(bz, settings.build / "smoke" / variant, settings.timeout(60))
+    return vm.boot_smoke(bz, settings.build / "smoke" / variant, 60)
 
 
 def guest_tools(settings: Settings) -> Path:
@@ -90,7 +90,7 @@ def conformance(settings: Settings, variant: str, clock: str, opts: Options, say
     tools = guest_tools(settings)
     work = initrun.scratch(settings.build, f"conformance-{variant}")
     say(f"conformance: booting {variant} with the runner as init ({clock}; console: {work / 'console.log'})")
-    return conf.run(kb.bzimage, variant, tools, work, settings.timeout(900), clock)
+    return conf.run(kb.bzimage, variant, tools, work, 900, clock)
 
 
 def guest_image(settings: Settings, variant: str, opts: Options, say: Say) -> GuestImage:
@@ -111,7 +111,7 @@ def stress(settings: Settings, variant: str, ops: int, seed: int, clock: str, op
     tools = guest_tools(settings)
     work = initrun.scratch(settings.build, f"stress-{variant}-seed{seed}")
     say(f"stress: {ops} operations, seed {seed}, on {variant} ({clock}; console: {work / 'console.log'})")
-    return stress_mod.run_stress(kb.bzimage, tools, ops, seed, work, settings.timeout(60 + ops / 1000 * 3), clock)
+    return stress_mod.run_stress(kb.bzimage, tools, ops, seed, work, 60 + ops / 1000 * 3, clock)
 
 
 def demo(settings: Settings, variant: str, opts: Options, say: Say) -> str:
@@ -121,7 +121,7 @@ def demo(settings: Settings, variant: str, opts: Options, say: Say) -> str:
     kb = build_kernel(settings, variant, opts, say)
     tools = guest_tools(settings)
     work = initrun.scratch(settings.build, f"demo-{variant}")
-    return stress_mod.run_demo(kb.bzimage, tools, work, settings.timeout(300))
+    return stress_mod.run_demo(kb.bzimage, tools, work, 300)
 
 
 def pipe_bench(settings: Settings, variant: str, clock: str, opts: Options, say: Say) -> list[PipeRate]:
@@ -131,7 +131,7 @@ def pipe_bench(settings: Settings, variant: str, clock: str, opts: Options, say:
     kb = build_kernel(settings, variant, opts, say)
     work = initrun.scratch(settings.build, f"pipebench-{variant}-{clock}")
     say(f"bench-pipe: {variant} ({clock}; console: {work / 'console.log'})")
-    return conf.pipe_bench(kb.bzimage, guest_tools(settings), work, settings.timeout(1200), clock)
+    return conf.pipe_bench(kb.bzimage, guest_tools(settings), work, 1200, clock)
 
 
 def bench(settings: Settings, bo: BenchOptions, opts: Options, say: Say) -> Path:

@@ -18,6 +18,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness import timeouts
 from harness.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,21 +55,10 @@ class Settings:
     state: Path
     build: Path
     user: UserConfig
-    timeout_multiplier: float = 1.0
 
     @property
     def log_dir(self) -> Path:
         return self.build / "logs"
-
-    def timeout(self, seconds: float) -> float:
-        """Deprecated: returns ``seconds`` unchanged.
-
-        Timeouts are scaled in one place, ``harness.timeouts.scaled``, which ``proc.run``
-        applies to every command; scaling here as well would scale twice. Callers that
-        enforce a timeout themselves (the console watcher, the guest channel) call
-        ``timeouts.scaled`` at that point.
-        """
-        return seconds
 
 
 def config_path() -> Path:
@@ -116,8 +106,5 @@ def load() -> Settings:
     cache = Path(os.environ.get("PIPEMAP_CACHE") or _xdg("XDG_CACHE_HOME", ".cache") / "pipemap")
     state = Path(os.environ.get("PIPEMAP_STATE") or _xdg("XDG_STATE_HOME", ".local/state") / "pipemap")
     build = Path(os.environ.get("PIPEMAP_BUILD") or REPO / "build")
-    try:
-        mult = float(os.environ.get("PIPEMAP_TIMEOUT_MULTIPLIER", "1"))
-    except ValueError as e:
-        raise ConfigError("PIPEMAP_TIMEOUT_MULTIPLIER must be a number") from e
-    return Settings(REPO, cache, state, build, load_user_config(config_path()), mult)
+    timeouts.multiplier()  # a malformed PIPEMAP_TIMEOUT_MULTIPLIER fails here, before any stage runs
+    return Settings(REPO, cache, state, build, load_user_config(config_path()))

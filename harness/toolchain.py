@@ -102,7 +102,7 @@ def ensure(settings: Settings, engine: Engine, gcc: ResolvedSource, say=print) -
         for k, v in {"@BASE@": base_tag, "@PREFIX@": PREFIX, "@GCC_VERSION@": gcc.version}.items():
             text = text.replace(k, v)
         (ctx / "Containerfile").write_text(text)
-        baseimage.build_image(engine, ctx, tag, log, settings.timeout(1800), "toolchain")
+        baseimage.build_image(engine, ctx, tag, log, 1800, "toolchain")
     _record(settings, tc, gcc, gp, base_tag)
     return tc
 
@@ -156,7 +156,7 @@ def _ensure_host(settings: Settings, engine: HostEngine, gcc: ResolvedSource, gp
         src = Path(work) / "gcc-src"
         _stage_gcc(gcc, gp, src, log)
         try:
-            proc.run(["sh", _dir() / "build-gcc.sh", src, prefix], timeout=settings.timeout(1800), log=log,
+            proc.run(["sh", _dir() / "build-gcc.sh", src, prefix], timeout=1800, log=log,
                      what="build-gcc.sh")
         except (CommandFailed, KeyboardInterrupt) as e:
             shutil.rmtree(prefix, ignore_errors=True)

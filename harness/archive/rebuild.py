@@ -77,8 +77,7 @@ def rebuild(settings: Settings, archive: Path, say: pack.Say,
                                f"{src['pipemap:treeSha256'][:16]} (archive damaged)")
         linux = ResolvedSource("linux", src["pipemap:version"], "archive", f"{archive}:{src_name}", tree, th, None,
                                True, "unpacked from the archive")
-        rsettings = Settings(x / "lab", settings.cache, settings.state, Path(tmp) / "build", settings.user,
-                             settings.timeout_multiplier)
+        rsettings = Settings(x / "lab", settings.cache, settings.state, Path(tmp) / "build", settings.user)
         out: list[Rebuilt] = []
         try:
             for variant in VARIANTS:

@@ -49,4 +49,4 @@ def qemu() -> str:
 
 
 def with_build(s: Settings, build: Path) -> Settings:
-    return Settings(s.repo, s.cache, s.state, build, s.user, s.timeout_multiplier)
+    return Settings(s.repo, s.cache, s.state, build, s.user)
