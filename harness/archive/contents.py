@@ -111,10 +111,11 @@ def check(settings: Settings) -> Inputs:
     builds: dict[str, dict[str, Any]] = {}
     for v in VARIANTS:
         for f in ("bzImage", "System.map"):
-            _need(b / "kernel" / v / f, "build", f"{v} kernel {f}")
-        rec = _json(b / "kernel" / v / "build.json", "build", f"{v} kernel record")
+            _need(b / "kernel" / v / f, f"build --variant {v}", f"{v} kernel {f}")
+        rec = _json(b / "kernel" / v / "build.json", f"build --variant {v}", f"{v} kernel record")
         if hashing.sha256_file(b / "kernel" / v / "bzImage") != rec.get("bzImage_sha256"):
-            raise MissingStage(f"archive: build/kernel/{v}/bzImage differs from its build.json: run `./inv build`")
+            raise MissingStage(f"archive: build/kernel/{v}/bzImage differs from its build.json: "
+                               f"run `./inv build --variant {v}`")
         builds[v] = rec
     _need(b / "image" / "root.img", "image", "root image")
     img = _json(b / "image" / "image.json", "image", "root image record")
@@ -130,7 +131,8 @@ def check(settings: Settings) -> Inputs:
                            "run `./inv bench`")
     tcs = {rec["toolchain"]["input_hash"] for rec in builds.values()}
     if len(tcs) != 1:
-        raise MissingStage("archive: the two kernels were built with different toolchains: run `./inv build` for both")
+        raise MissingStage("archive: the two kernels were built with different toolchains: "
+                           "run `./inv build --variant vanilla` and `./inv build --variant xmmap`")
     tc_rec = _need(record_path(settings, tcs.pop()), "toolchain", "toolchain record")
     sources = _json(b / "provenance" / "sources.json", "fetch", "source provenance")
     for name in ("linux", "gcc"):
@@ -209,12 +211,12 @@ def _check_lab_matches_kernels(st: Staging, inp: Inputs) -> None:
     for v, rec in inp.builds.items():
         if kfiles != rec.get("kernel_files"):
             raise MissingStage(f"archive: kernel-2.0.36/ differs from what the {v} kernel was built with "
-                               "(or holds untracked files): run `./inv build`")
+                               f"(or holds untracked files): commit or remove them, then `./inv build --variant {v}`")
         for p in rec.get("patches", []):
             f = st.root / "lab" / "patches" / p["series"] / p["name"]
             if not f.exists() or hashing.sha256_file(f) != p["sha256"]:
                 raise MissingStage(f"archive: patch {p['series']}/{p['name']} is not the one the {v} kernel was "
-                                   "built with (changed or untracked): run `./inv build`")
+                                   f"built with (changed or untracked): run `./inv build --variant {v}`")
 
 
 def sources(st: Staging, settings: Settings, inp: Inputs, level: int, say: pack.Say) -> None:

@@ -193,5 +193,5 @@ def test_missing_outputs_name_the_stage_to_run(tmp_path: Path) -> None:
     bench.mkdir(parents=True)
     for name in contents.RESULT_FILES:
         (bench / name).write_text("{}")
-    with pytest.raises(MissingStage, match=r"vanilla kernel bzImage.*run `./inv build`"):
+    with pytest.raises(MissingStage, match=r"vanilla kernel bzImage.*run `./inv build --variant vanilla`"):
         contents.check(s)
