@@ -186,3 +186,19 @@ def render(entries: list[Entry], *, deb_src: bool = False, security_amd64_only: 
         lines += [f"{k}:{v}" if v.startswith("\n") else f"{k}: {v}" for k, v in opts]
         stanzas.append("\n".join(lines) + "\n")
     return "\n".join(stanzas)
+
+
+def render_one_line(entries: list[Entry]) -> str:
+    """The entries in the one-line sources.list format (what the Debian installer writes).
+
+    Used to make test and bare-machine hosts whose apt sources are in that form; a
+    Signed-By key block has no one-line spelling and is refused.
+    """
+    names = {v: k for k, v in _OPTION_FIELDS.items()}
+    lines = []
+    for e in entries:
+        if any("\n" in v for _, v in e.options):
+            raise ConfigError(f"{e.origin}: an embedded key block has no one-line form")
+        opts = " ".join(f"{names[k]}={v.replace(' ', ',')}" for k, v in e.options)
+        lines.append(f"deb {f'[{opts}] ' if opts else ''}{e.uri} {e.suite} {' '.join(e.components)}".rstrip() + "\n")
+    return "".join(lines)

@@ -18,12 +18,6 @@ from harness import aptsources, proc
 pytestmark = pytest.mark.integration
 
 
-def one_line(e: aptsources.Entry) -> str:
-    names = {v: k for k, v in aptsources._OPTION_FIELDS.items()}
-    opts = " ".join(f"{names[k]}={v.replace(' ', ',')}" for k, v in e.options)
-    return f"deb {f'[{opts}] ' if opts else ''}{e.uri} {e.suite} {' '.join(e.components)}\n"
-
-
 def deb822(entries: list[aptsources.Entry]) -> str:
     return aptsources.render(entries)
 
@@ -36,10 +30,10 @@ def host_entries() -> list[aptsources.Entry]:
 def forms(entries: list[aptsources.Entry]) -> dict[str, dict[str, str]]:
     first, rest = entries[0], entries[1:]
     return {
-        "one-line sources.list": {"sources.list": "".join(one_line(e) for e in entries)},
+        "one-line sources.list": {"sources.list": aptsources.render_one_line(entries)},
         "deb822 of another name": {"sources.list.d/local-mirror.sources": deb822(entries)},
         "several files, both formats": {
-            "sources.list": one_line(first),
+            "sources.list": aptsources.render_one_line([first]),
             **{f"sources.list.d/{i:02d}-part.sources": deb822([e]) for i, e in enumerate(rest)},
         },
     }

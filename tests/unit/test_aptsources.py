@@ -135,3 +135,9 @@ def test_a_signed_by_key_block_survives(tmp_path: Path) -> None:
     text = f"Types: deb\nURIs: {MIRROR}\nSuites: bookworm\nComponents: main\n{block}\n"
     out = aptsources.render(aptsources.lab_entries(etc(tmp_path, {"sources.list.d/k.sources": text})))
     assert block in out
+
+
+def test_one_line_rendering_reads_back_to_the_same_entries(tmp_path: Path) -> None:
+    entries = aptsources.lab_entries(etc(tmp_path, FORMS["deb822 debian.sources"]))
+    again = aptsources.lab_entries(etc(tmp_path / "b", {"sources.list": aptsources.render_one_line(entries)}))
+    assert aptsources.render(again) == aptsources.render(entries)
