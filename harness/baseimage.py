@@ -42,18 +42,18 @@ def lab_sources(settings: Settings, *, deb_src: bool = False, security_amd64_onl
     return path
 
 
-def base_hash(settings: Settings, packages: list[str]) -> str:
-    srcs = hashing.sha256_file(lab_sources(settings))
-    return hashing.sha256_text("base/2", SUITE, *packages, srcs, SOURCE_DATE_EPOCH)
+def base_hash(sources: Path, packages: list[str]) -> str:
+    return hashing.sha256_text("base/2", SUITE, *packages, hashing.sha256_file(sources), SOURCE_DATE_EPOCH)
 
 
 def ensure_base(settings: Settings, engine: Engine, packages: list[str], log: Path, say=print) -> tuple[str, str]:  # noqa: ANN001
     """The tag and input hash of the base image with ``packages``; made if missing."""
-    h = base_hash(settings, packages)
+    sources = lab_sources(settings)
+    h = base_hash(sources, packages)
     tag = f"localhost/pipemap-base:{h[:16]}"
     if not engine.image_exists(tag):
         say(f"base image: making a Debian {SUITE} root file system with mmdebstrap ({len(packages)} packages)")
-        _make_base(settings, engine, packages, tag, h, log)
+        _make_base(settings, engine, packages, sources, tag, h, log)
     return tag, h
 
 
@@ -68,7 +68,8 @@ def build_image(engine: Engine, ctx: Path, tag: str, log: Path, timeout: float, 
         raise ImageBuildFailed(f"{what} image build failed{step} (log: {log})", e.detail) from e
 
 
-def _make_base(settings: Settings, engine: Engine, packages: list[str], tag: str, h: str, log: Path) -> None:
+def _make_base(settings: Settings, engine: Engine, packages: list[str], sources: Path, tag: str, h: str,
+               log: Path) -> None:
     if not shutil.which("mmdebstrap"):
         raise MissingTool("mmdebstrap is not installed (apt-get install mmdebstrap)")
     out = settings.cache / "rootfs" / f"base-{h[:16]}.tar"
@@ -77,7 +78,7 @@ def _make_base(settings: Settings, engine: Engine, packages: list[str], tag: str
         f"--include={','.join(packages)}",
         # the host's mirror names must not travel inside the image or its archives
         '--customize-hook=rm -f "$1"/etc/apt/sources.list "$1"/etc/apt/sources.list.d/*',
-        SUITE, atomic.temp_name(out), lab_sources(settings),
+        SUITE, atomic.temp_name(out), sources,
     ]
     try:
         with atomic.staged(out):  # argv names atomic.temp_name(out)
