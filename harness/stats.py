@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,14 +20,39 @@ import pandas as pd
 B = 2000
 SEED = 19990
 METRICS = ("real_us", "user_us", "sys_us", "cpu_us")
-PARAMS = ["experiment", "kernel", "clock", "tool", "method", "writer", "size", "chunk"]
+PARAMS = ["experiment", "kernel", "clock", "tool", "method", "writer", "size", "chunk", "work", "sink", "layout"]
+READING = ("work", "sink", "layout")  # what a cell's figure is a reading of, besides its parameters
+# A store written before work levels, sinks and layouts existed measured E2 at today's work level
+# "verify", E1/E3 with the output hashed inside the timing ("hash"), one layout ("O2").
+PREVIOUS_DESIGN = {"work": "verify", "sink": "hash", "layout": "O2"}
+PAIR_COLS = ["experiment", "kernel", "clock", "tool", "size", "chunk", "work", "sink", "layout"]
 
 
 def load(db: Path) -> pd.DataFrame:
     with sqlite3.connect(db) as con:
         df = pd.read_sql_query("SELECT * FROM runs", con)
+    fill_reading(df)
     df["cpu_us"] = df["user_us"] + df["sys_us"]
     return df
+
+
+def fill_reading(df: pd.DataFrame) -> None:
+    """Give the rows of a previous-design store their reading (work level, sink, layout), in place."""
+    e2 = df["experiment"] == "E2" if "experiment" in df else pd.Series(dtype=bool)
+    for col, value in PREVIOUS_DESIGN.items():
+        if col not in df:
+            df[col] = value if col == "layout" else ""
+            if col == "work":
+                df.loc[e2, col] = value
+            elif col == "sink":
+                df.loc[~e2, col] = value
+        df[col] = df[col].fillna("").astype(str)
+
+
+def reading_text(work: object, sink: object, layout: object) -> str:
+    """A reading in words, as the summary's keys and the report's tables name it."""
+    parts = [f"work={work}" if work else "", f"sink={sink}" if sink else "", f"layout={layout}" if layout else ""]
+    return "|".join(p for p in parts if p)
 
 
 def boot_medians(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -60,7 +86,7 @@ def _pairs(timed: pd.DataFrame) -> list[tuple[dict[str, object], pd.DataFrame, p
     """(parameters, mmap runs, read runs) for every comparable pair of cells."""
     out: list[tuple[dict[str, object], pd.DataFrame, pd.DataFrame]] = []
     ok = timed[timed["ok"] == 1]
-    base_cols = ["experiment", "kernel", "clock", "tool", "size", "chunk"]
+    base_cols = PAIR_COLS
     for key, g in ok.groupby(base_cols, sort=True):
         params = dict(zip(base_cols, key, strict=True))
         if params["experiment"] == "E2":
@@ -77,43 +103,71 @@ def _pairs(timed: pd.DataFrame) -> list[tuple[dict[str, object], pd.DataFrame, p
     return [(p, mm, rd) for p, mm, rd in out if len(mm) and len(rd)]
 
 
-def ratios(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, dict[str, dict[str, object]]]]:
-    """Per pair of cells the mmap/read ratio of medians; per experiment and clock the geometric mean."""
+Boots = dict[str, np.ndarray]  # metric -> bootstrap ratios of one pair of cells
+
+
+def pair_table(df: pd.DataFrame) -> tuple[pd.DataFrame, list[Boots]]:
+    """Per pair of cells the mmap/read ratio of medians with its interval; and the bootstrap replicates."""
     rng = np.random.default_rng(SEED + 1)
     timed = df[df["warmup"] == 0]
     rows: list[dict[str, object]] = []
-    boots: dict[tuple[object, ...], np.ndarray] = {}
+    boots: list[Boots] = []
     for params, mm, rd in _pairs(timed):
         row = dict(params)
+        b: Boots = {}
         for m in METRICS:
-            a, b = mm[m].to_numpy(float), rd[m].to_numpy(float)
-            if np.median(b) <= 0 or np.median(a) <= 0:
+            a, c = mm[m].to_numpy(float), rd[m].to_numpy(float)
+            if np.median(c) <= 0 or np.median(a) <= 0:
                 row.update({f"{m}_ratio": None, f"{m}_lo": None, f"{m}_hi": None})
                 continue
-            ba, bb = boot_medians(a, rng), boot_medians(b, rng)
+            ba, bc = boot_medians(a, rng), boot_medians(c, rng)
             with np.errstate(divide="ignore", invalid="ignore"):
-                br = ba / bb
+                br = ba / bc
             br = br[np.isfinite(br) & (br > 0)]
-            row.update({f"{m}_ratio": float(np.median(a) / np.median(b)), f"{m}_lo": float(np.percentile(br, 2.5)),
+            row.update({f"{m}_ratio": float(np.median(a) / np.median(c)), f"{m}_lo": float(np.percentile(br, 2.5)),
                         f"{m}_hi": float(np.percentile(br, 97.5))})
-            boots[(params["experiment"], params["kernel"], params["clock"], params["variant"], m, len(rows))] = br
+            b[m] = br
         rows.append(row)
-    table = pd.DataFrame(rows)
+        boots.append(b)
+    return pd.DataFrame(rows), boots
+
+
+def geomean(table: pd.DataFrame, boots: list[Boots], rows: list[int], metric: str) -> dict[str, Any] | None:
+    """Geometric mean of the ratios of the given pair rows, bootstrapped jointly (None: no figure)."""
+    vals = [float(table.at[i, f"{metric}_ratio"]) for i in rows if _finite(table.at[i, f"{metric}_ratio"])]
+    reps = [boots[i][metric] for i in rows if metric in boots[i]]
+    if not vals or not reps:
+        return None
+    n = min(len(r) for r in reps)
+    gm_boot = np.exp(np.mean([np.log(r[:n]) for r in reps], axis=0))
+    return {"ratio": float(np.exp(np.mean(np.log(vals)))), "lo": float(np.percentile(gm_boot, 2.5)),
+            "hi": float(np.percentile(gm_boot, 97.5)), "cells": int(len(vals))}
+
+
+def _finite(x: object) -> bool:
+    try:
+        return x is not None and bool(np.isfinite(float(x)))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def experiment_means(table: pd.DataFrame, boots: list[Boots]) -> dict[str, dict[str, dict[str, object]]]:
+    """Per experiment, kernel/clock and variant-with-reading: the geometric mean of each metric."""
     overall: dict[str, dict[str, dict[str, object]]] = {}
-    if len(table):
-        for (exp, kernel, clock, variant), g in table.groupby(["experiment", "kernel", "clock", "variant"]):
-            entry = {}
-            for m in METRICS:
-                vals = g[f"{m}_ratio"].dropna().to_numpy(float)
-                reps = [boots[k] for k in boots if k[:5] == (exp, kernel, clock, variant, m)]
-                if not len(vals) or not reps:
-                    continue
-                n = min(len(r) for r in reps)
-                gm_boot = np.exp(np.mean([np.log(r[:n]) for r in reps], axis=0))
-                entry[m] = {"ratio": float(np.exp(np.mean(np.log(vals)))), "lo": float(np.percentile(gm_boot, 2.5)),
-                            "hi": float(np.percentile(gm_boot, 97.5)), "cells": int(len(vals))}
-            overall.setdefault(str(exp), {}).setdefault(f"{kernel}/{clock}", {})[str(variant)] = entry
-    return table, overall
+    if not len(table):
+        return overall
+    for (exp, kernel, clock, variant, work, sink, layout), g in table.groupby(
+            ["experiment", "kernel", "clock", "variant", *READING], sort=True):
+        entry = {m: e for m in METRICS if (e := geomean(table, boots, list(g.index), m))}
+        key = "|".join(x for x in (str(variant), reading_text(work, sink, layout)) if x)
+        overall.setdefault(str(exp), {}).setdefault(f"{kernel}/{clock}", {})[key] = entry
+    return overall
+
+
+def ratios(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, dict[str, dict[str, object]]]]:
+    """Per pair of cells the mmap/read ratio of medians; per experiment, clock and reading the geometric mean."""
+    table, boots = pair_table(df)
+    return table, experiment_means(table, boots)
 
 
 def summary(df: pd.DataFrame, cells: pd.DataFrame, table: pd.DataFrame,

@@ -21,7 +21,7 @@ from harness import atomic, stats
 from harness import experiments as ex
 from harness.report import claims as cl
 from harness.report import compare as cmp
-from harness.report import data, plots, provenance, summary, tables
+from harness.report import data, plots, previous, provenance, summary, tables
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CLOCK_MEANING = {
@@ -70,7 +70,7 @@ def render(results: Path, out_dir: Path, reference: Path | None = None) -> Repor
     """Render the report of ``results`` (raw.sqlite, provenance.json) into ``out_dir``."""
     res = data.load(results)
     st = summary.compute(res)
-    claim_results = cl.evaluate_all(st.experiments, res.runs)
+    claim_results = cl.evaluate_all(st, res.runs)
     record = summary.record(res, st, cl.records(claim_results))
     comparison = None
     if reference is not None:
@@ -108,7 +108,8 @@ def render(results: Path, out_dir: Path, reference: Path | None = None) -> Repor
         host=provenance.host_text(prov), qemu=prov.get("qemu") or provenance.NOT_RECORDED,
         kvm=prov.get("kvm") or provenance.NOT_RECORDED, lab=prov.get("lab") if isinstance(prov.get("lab"), dict)
         else None, boot_b=stats.B, boot_seed=stats.SEED, share_seed=cl.SHARE_SEED,
-        not_recorded=provenance.NOT_RECORDED,
+        not_recorded=provenance.NOT_RECORDED, reading_meaning=cl.READING_MEANING,
+        previous=previous.load({r.claim.id: r.verdict for r in claim_results}),
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     out = ReportOutput(out_dir / "report.html", out_dir / "cells.csv", out_dir / "summary.json", verdicts,

@@ -18,7 +18,7 @@ from harness.report.data import Results
 
 CELL_COLUMNS = [*stats.PARAMS, "cell", "n", "failed", "runs_inside",
                 *(f"{m}_{s}" for m in stats.METRICS for s in ("median", "lo", "hi"))]
-RATIO_COLUMNS = ["experiment", "kernel", "clock", "tool", "size", "chunk", "variant",
+RATIO_COLUMNS = [*stats.PAIR_COLS, "variant",
                  *(f"{m}_{s}" for m in stats.METRICS for s in ("ratio", "lo", "hi"))]
 
 
@@ -27,18 +27,20 @@ class Stats:
     cells: pd.DataFrame  # stats.cell_table of the complete cells
     ratios: pd.DataFrame  # stats.ratios' per-pair table
     experiments: dict[str, dict[str, dict[str, Any]]]  # stats.ratios' geometric means
+    boots: list[stats.Boots]  # the bootstrap replicates of each row of ``ratios`` (claims' subsets)
 
 
 def compute(results: Results) -> Stats:
     """Cell table and ratios over the complete cells (empty frames with the columns when there are none)."""
     df = results.runs
     cells = stats.cell_table(df) if len(df) else pd.DataFrame(columns=CELL_COLUMNS)
-    table, overall = stats.ratios(df) if len(df) else (pd.DataFrame(columns=RATIO_COLUMNS), {})
+    table, boots = stats.pair_table(df) if len(df) else (pd.DataFrame(columns=RATIO_COLUMNS), [])
+    overall = stats.experiment_means(table, boots)
     if not len(cells):
         cells = pd.DataFrame(columns=CELL_COLUMNS)
     if not len(table):
         table = pd.DataFrame(columns=RATIO_COLUMNS)
-    return Stats(cells, table, overall)
+    return Stats(cells, table, overall, boots)
 
 
 def record(results: Results, st: Stats, claims: list[dict[str, Any]]) -> dict[str, Any]:

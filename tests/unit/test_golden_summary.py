@@ -2,7 +2,7 @@
 store into the published summary.json, byte for byte.
 
 A change to the statistics (or to how the summary is written) that moves a published
-figure fails here; regenerating reports/reference/ must then be a deliberate commit.
+figure fails here; regenerating reports/previous-design/ must then be a deliberate commit.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from harness.report.render import render
 
-REFERENCE = Path(__file__).resolve().parents[2] / "reports" / "reference"
+REFERENCE = Path(__file__).resolve().parents[2] / "reports" / "previous-design"
 
 
 def test_reference_summary_is_reproduced(tmp_path: Path) -> None:
@@ -22,4 +22,14 @@ def test_reference_summary_is_reproduced(tmp_path: Path) -> None:
     if got != want:
         diff = "".join(list(difflib.unified_diff(want.decode().splitlines(True), got.decode().splitlines(True),
                                                  "reference/summary.json", "today"))[:80])
-        raise AssertionError(f"re-summarising reports/reference/raw.sqlite moved the published summary:\n{diff}")
+        raise AssertionError(f"re-summarising reports/previous-design/raw.sqlite moved the published summary:\n{diff}")
+
+
+def test_previous_design_record_matches_its_summary() -> None:
+    """The secondary table's figures (harness/report/previous_design.json) are the published ones."""
+    import json
+
+    from harness.report import previous
+
+    want = previous.extract(json.loads((REFERENCE / "summary.json").read_text()))
+    assert json.loads(previous.RECORD.read_text()) == want
