@@ -101,7 +101,7 @@ def render(results: Path, out_dir: Path, reference: Path | None = None) -> Repor
         experiment_tables=[(e, t, tables.experiment_rows(st, e, marker)) for e, t in
                            (("E1", "E1 files: cat, wc, grep on ordinary files"), ("E2", "E2 pipemap: writer and "
                             "reader over one pipe"), ("E3", "E3 tools on a pipe: cat | cat, wc, grep"))],
-        overall_rows=tables.overall_rows(st, marker), svgs=svgs,
+        overall_rows=tables.overall_rows(st, marker), layout_rows=tables.layout_rows(st), svgs=svgs,
         comparison=comparison, compare_rows=comparison.rows(current) if comparison else [],
         triple_text=tables.triple_text, change_text=cmp.change_text,
         prov_sections=provenance.sections(prov), plan_params=provenance.plan_parameters(prov, res.profile),

@@ -88,6 +88,10 @@ def _interval(row: dict[str, Any], metric: str, kind: str) -> str:
     return "–" if _num(v) is None else f"{ms(v)} [{ms(lo)}, {ms(hi)}]"
 
 
+def _reading(r: dict[str, Any]) -> tuple[str, str, str]:
+    return (str(r.get("work") or ""), str(r.get("sink") or ""), str(r.get("layout") or ""))
+
+
 def _records(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return {str(r["cell"]): r for r in df.to_dict(orient="records")} if len(df) else {}
 
@@ -99,7 +103,8 @@ def cell_rows(results: Results, st: Stats, marker: Marker) -> tuple[list[dict[st
     for p in results.plan:
         c = p.cell
         r = by_key.get(c.key, {})
-        base: dict[str, Any] = {**c.record(), "cell": c.key, "status": p.label, "stored_runs": p.stored,
+        base: dict[str, Any] = {"work": "", "sink": "", "layout": "", **c.record(), "cell": c.key, "status": p.label,
+                                "stored_runs": p.stored,
                                 "expected_runs": p.expected}
         csv = {col: base.get(col, r.get(col)) for col in CSV_COLUMNS}
         csv_rows.append(csv)
@@ -120,15 +125,17 @@ def experiment_rows(st: Stats, experiment: str, marker: Marker) -> list[dict[str
     ratios = {}
     for r in st.ratios.to_dict(orient="records") if len(st.ratios) else []:
         if r["experiment"] == experiment:
-            ratios[(r["kernel"], r["clock"], r["tool"], int(r["size"]), int(r["chunk"]), r["variant"])] = r
+            ratios[(r["kernel"], r["clock"], r["tool"], int(r["size"]), int(r["chunk"]), *_reading(r),
+                    r["variant"])] = r
     rows = []
     for r in cells.to_dict(orient="records"):
         variant = (f"writer={r['writer']},reader={r['method']}" if experiment == "E2" else str(r["method"]))
         is_base = variant in ("read", "writer=read,reader=read")
-        rr = ratios.get((r["kernel"], r["clock"], r["tool"], int(r["size"]), int(r["chunk"]), variant))
+        rr = ratios.get((r["kernel"], r["clock"], r["tool"], int(r["size"]), int(r["chunk"]), *_reading(r), variant))
         row: dict[str, Any] = {
-            "sort": (r["kernel"], r["clock"], r["tool"], int(r["size"]), int(r["chunk"]),
+            "sort": (r["kernel"], r["clock"], r["tool"], *_reading(r), int(r["size"]), int(r["chunk"]),
                      METHOD_ORDER.get(str(r["writer"]), 0), METHOD_ORDER.get(str(r["method"]), 9)),
+            "work": r.get("work", ""), "sink": r.get("sink", ""), "layout": r.get("layout", ""),
             "kernel": r["kernel"], "clock": r["clock"], "tool": r["tool"], "size_h": human_bytes(int(r["size"])),
             "chunk_h": human_bytes(int(r["chunk"])) if int(r["chunk"]) else "", "method": r["method"],
             "writer": r["writer"], "variant": variant, "base": is_base, "n": r["n"],
@@ -157,4 +164,30 @@ def overall_rows(st: Stats, marker: Marker) -> list[dict[str, Any]]:
                     text = f"{ratio(v['ratio'])} [{ratio(v['lo'])}, {ratio(v['hi'])}]" if v else "–"
                     row[m] = marker.value(text, cmp.experiment_key(exp, kc, variant, m), False) if v else Value(text)
                 rows.append(row)
+    return rows
+
+
+def layout_rows(st: Stats) -> list[dict[str, Any]]:
+    """Per pair of cells measured in more than one build layout: each layout's real-time ratio and the spread.
+
+    The layout check of the claims needs the same cells in every layout; this table shows, cell by
+    cell, how far code layout alone moves a ratio (Mytkowicz et al., ASPLOS 2009).
+    """
+    if not len(st.ratios) or "layout" not in st.ratios:
+        return []
+    cols = [c for c in stats.PAIR_COLS if c != "layout"] + ["variant"]
+    rows = []
+    for key, g in st.ratios.groupby(cols, sort=True):
+        if g["layout"].nunique() < 2:
+            continue
+        params = dict(zip(cols, key, strict=True))
+        per = {str(r["layout"]): _num(r["real_us_ratio"]) for r in g.to_dict(orient="records")}
+        vals = [v for v in per.values() if v]
+        spread = max(vals) / min(vals) - 1 if len(vals) > 1 else None
+        sides = {v < 1 for v in vals}
+        rows.append({**params, "size_h": human_bytes(int(params["size"])),
+                     "chunk_h": human_bytes(int(params["chunk"])) if int(params["chunk"]) else "",
+                     "layouts": {k: ratio(v) for k, v in sorted(per.items())},
+                     "spread": "–" if spread is None else f"{100 * spread:.2f}%",
+                     "same_side": len(sides) == 1})
     return rows
