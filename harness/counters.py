@@ -137,6 +137,20 @@ def per_page(counts: Mapping[str, int], nbytes: int, real_us: float | None = Non
     return out
 
 
+def copies_per_page(writer: str, reader: str) -> float:
+    """Whole-page copies between user and pipe memory per page moved (R-COPY-2).
+
+    write() copies each byte once into the pipe, read() once out of it; a mapped end copies
+    nothing. The kernel does not count these (the classic path must stay untouched), so they
+    follow from the methods: read/read 2, one mapped end 1, mmap/mmap 0.
+    """
+    valid = ("read", "mmap")
+    for side, m in (("writer", writer), ("reader", reader)):
+        if m not in valid:
+            raise HarnessError(f"unknown {side} method {m!r}; valid: {', '.join(valid)}")
+    return float((writer == "read") + (reader == "read"))
+
+
 def breakdown(counts_per_page: Mapping[str, float], unit_cost: Mapping[str, float],
               instructions: float) -> dict[str, float]:
     """Where a page's ``instructions`` go: events x unit cost, and the rest as ``other``.
@@ -268,7 +282,8 @@ def cell_figures(db: Path, cell_key: str) -> dict[str, float]:
     """One E2 cell's per-page figures from the raw store: counts, and instructions under icount.
 
     The real time is the median of the cell's timed good runs (per run: timeit averages
-    inside a timing); instructions are given only for an icount cell.
+    inside a timing); instructions are given only for an icount cell. ``copies`` is the
+    whole-page copies per page that the methods imply (``copies_per_page``).
     """
     cell = ex.Cell.from_key(cell_key)
     store = CounterStore(db)
@@ -286,4 +301,6 @@ def cell_figures(db: Path, cell_key: str) -> dict[str, float]:
     if cell.clock == "icount" and reals:
         mid = len(reals) // 2
         real = reals[mid] if len(reals) % 2 else (reals[mid - 1] + reals[mid]) / 2
-    return per_page(counts, cell.size, real)
+    out = per_page(counts, cell.size, real)
+    out["copies"] = copies_per_page(cell.writer, cell.method)
+    return out

@@ -126,6 +126,7 @@ def test_store_shares_the_raw_file_and_cell_figures_use_the_median(tmp_path: Pat
     fig = counters.cell_figures(db, CELL.key)
     assert fig["instructions"] == 2000.0 * 1000 / 1024  # median of the timed good runs
     assert fig["faults_write"] == c["faults_write"] / 1024
+    assert fig["copies"] == 0.0
     tcg = ex.Cell("E2", "xmmap", "tcg", "pipemap", "mmap", "mmap", 1 << 22, 65536)
     with pytest.raises(HarnessError, match="no good counter run"):
         counters.cell_figures(db, tcg.key)
@@ -148,3 +149,10 @@ def test_kernel_struct_user_struct_names_and_parser_agree() -> None:
     size = 4 * len(counters.XMMAP_KEYS)  # i386: unsigned long is 4 bytes
     ior = (2 << 30) | (size << 16) | (0xE1 << 8) | 6
     assert re.search(r"#define XMMAP_GETSTATS\s+0x([0-9A-F]+)UL", user).group(1) == f"{ior:08X}"  # type: ignore[union-attr]
+
+
+def test_copies_follow_the_methods() -> None:
+    assert [counters.copies_per_page(w, r) for w, r in (("read", "read"), ("read", "mmap"), ("mmap", "read"),
+                                                          ("mmap", "mmap"))] == [2.0, 1.0, 1.0, 0.0]
+    with pytest.raises(HarnessError, match="unknown reader method 'busybox'; valid: read, mmap"):
+        counters.copies_per_page("read", "busybox")
