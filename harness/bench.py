@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import atomic, hashing, image, proc, session, vm
+from harness import atomic, counters, hashing, image, proc, session, vm
 from harness import experiments as ex
 from harness.errors import BootError, GuestError, HarnessError, InfraError
 from harness.guest import Channel
@@ -271,6 +271,7 @@ class Runner:
         for i in range(self.profile.reps):
             t, err = self._one(m, ch, cell, runs_inside)
             self._store(cell, i + 1, False, runs_inside, t, err, exp, kernel_sha)
+        counters.after_cell(self, m, ch, cell, kernel_sha)  # E2 only: one untimed --counters run, stored
 
     def _store(self, cell: ex.Cell, rep: int, warmup: bool, runs_inside: int, t: dict[str, str], err: str,
                exp: str, kernel_sha: str) -> None:

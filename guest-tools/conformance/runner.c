@@ -1370,6 +1370,81 @@ static int m_offset_consumed(long a)
 	OK("an offset before rpos maps; consumed pages give SIGBUS");
 }
 
+/* ---- R-STATS: the global counters ---- */
+#define NSTATS ((int) (sizeof(struct xmmap_stats) / sizeof(unsigned long)))
+
+static int stats(int fd, struct xmmap_stats *st)
+{
+	return s_ioctl(fd, XMMAP_GETSTATS, st);
+}
+
+/* a mapped transfer of 3 pages: every counter it must move moves, none goes back */
+static int m_stats(long a)
+{
+	int fds[2], i;
+	struct xmmap_stats s0, s1;
+	struct xmmap_pos p;
+	unsigned long *v0 = (unsigned long *) &s0, *v1 = (unsigned long *) &s1;
+	unsigned char *w, *r;
+	long e;
+	NEED_XMMAP();
+	s_pipe(fds);
+	e = stats(fds[0], &s0);
+	CHECK(e == 0, "XMMAP_GETSTATS on a classic pipe", e);
+	CHECK(getpos(fds[0], &p) == 0 && !(p.flags & XMMAP_F_MAPPED), "GETSTATS switched the pipe", p.flags);
+	w = mapw(fds[1], 0, 3 * PAGE);
+	r = mapr(fds[0], 0, 3 * PAGE);
+	CHECK(w != 0 && r != 0, "mmap of both ends", 0);
+	fill(w, 0, 3 * PAGE);
+	CHECK(s_ioctl(fds[1], XMMAP_COMMIT, 3 * PAGE) == 0, "COMMIT", 0);
+	CHECK(cpat(r, 0, 3 * PAGE), "reader sees the stores", 0);
+	CHECK(s_ioctl(fds[0], XMMAP_CONSUME, 3 * PAGE) == 0, "CONSUME", 0);
+	e = stats(fds[1], &s1);
+	CHECK(e == 0, "XMMAP_GETSTATS on the write end", e);
+	for (i = 0; i < NSTATS; i++)
+		CHECK(v1[i] >= v0[i], "a counter went back: field", i);
+	CHECK(s1.mmaps - s0.mmaps == 2, "mmaps", s1.mmaps - s0.mmaps);
+	CHECK(s1.converts - s0.converts == 1, "converts", s1.converts - s0.converts);
+	CHECK(s1.pages_alloc - s0.pages_alloc >= 3, "pages_alloc", s1.pages_alloc - s0.pages_alloc);
+	CHECK(s1.pages_zeroed - s0.pages_zeroed >= 2, "pages_zeroed", s1.pages_zeroed - s0.pages_zeroed);
+	CHECK(s1.faults_write - s0.faults_write == 3, "faults_write", s1.faults_write - s0.faults_write);
+	CHECK(s1.faults_read - s0.faults_read == 3, "faults_read", s1.faults_read - s0.faults_read);
+	CHECK(s1.pages_freed - s0.pages_freed == 3, "pages_freed", s1.pages_freed - s0.pages_freed);
+	CHECK(s1.tlb_flushes - s0.tlb_flushes >= 1, "tlb_flushes", s1.tlb_flushes - s0.tlb_flushes);
+	CHECK(s1.pages_withdrawn - s0.pages_withdrawn >= 3, "pages_withdrawn",
+	      s1.pages_withdrawn - s0.pages_withdrawn);
+	CHECK(s1.ioc_commit - s0.ioc_commit == 1, "ioc_commit", s1.ioc_commit - s0.ioc_commit);
+	CHECK(s1.ioc_consume - s0.ioc_consume == 1, "ioc_consume", s1.ioc_consume - s0.ioc_consume);
+	CHECK(s1.ioc_getpos - s0.ioc_getpos == 1, "ioc_getpos", s1.ioc_getpos - s0.ioc_getpos);
+	OK("XMMAP_GETSTATS: a mapped transfer of 3 pages moves the counts; none goes back; no switch");
+}
+
+/* errors: not a pipe, bad pointer, closed descriptor; on 2.0.36 a pipe says EINVAL */
+static int m_stats_err(long a)
+{
+	int fds[2], fd;
+	struct xmmap_stats st;
+	long r;
+	if (!xmm) {
+		s_pipe(fds);
+		r = stats(fds[0], &st);
+		CHECK(r == -EINVAL, "XMMAP_GETSTATS on a pipe of a kernel without xmmap", r);
+		return refusal();
+	}
+	fd = s_open("/", O_RDONLY, 0);
+	CHECK(fd >= 0, "open /", fd);
+	r = stats(fd, &st);
+	CHECK(r == -ENOTTY || r == -EINVAL, "XMMAP_GETSTATS on a directory", r);
+	s_close(fd);
+	s_pipe(fds);
+	r = stats(fds[0], (struct xmmap_stats *) 16);
+	CHECK(r == -EFAULT, "XMMAP_GETSTATS to a bad address", r);
+	s_close(fds[1]);
+	r = stats(fds[1], &st);
+	CHECK(r == -EBADF, "XMMAP_GETSTATS on a closed descriptor", r);
+	OK("XMMAP_GETSTATS: not a pipe ENOTTY/EINVAL; bad pointer EFAULT; closed fd EBADF");
+}
+
 struct tcase {
 	const char *id, *rule;
 	int classic;
@@ -1438,6 +1513,8 @@ static struct tcase cases[] = {
 	{ "m-switch-wrapped", "R-MODE-1", 0, m_convert_wrap },
 	{ "m-capacity", "R-CAP-1", 0, m_capacity },
 	{ "m-streams", "R-STREAM-1", 0, m_streams },
+	{ "m-stats", "R-STATS-1", 0, m_stats },
+	{ "m-stats-errors", "R-STATS-2", 0, m_stats_err },
 };
 
 #define NCASES ((int) (sizeof(cases) / sizeof(cases[0])))

@@ -29,6 +29,49 @@ struct xmmap_pos {
 #define XMMAP_CONSUME	0x0000E104UL
 #define XMMAP_COMMIT	0x0000E105UL
 
+/*
+ * Global counts of what the mapped path did since boot (docs/model.md
+ * R-STATS-*): every field only grows and belongs to no stream.  Same
+ * order and meaning as the kernel's struct; 24 unsigned longs, 96 bytes.
+ */
+struct xmmap_stats {
+	unsigned long mmaps;		/* pipe mmap() calls that set up a mapping */
+	unsigned long converts;		/* pipes switched from classic to mapped mode */
+	unsigned long convert_copied;	/* bytes copied by those switches */
+	unsigned long pages_alloc;	/* pages taken from the allocator */
+	unsigned long pages_zeroed;	/* pages zero-filled whole (get_free_page) */
+	unsigned long pages_spare;	/* allocated, then given back unused */
+	unsigned long pages_freed;	/* freed once their bytes were consumed */
+	unsigned long pages_released;	/* freed with the pipe (last iput) */
+	unsigned long zaps;		/* zap_page_range() calls withdrawing pages */
+	unsigned long pages_withdrawn;	/* mapping pages covered by those calls */
+	unsigned long tlb_flushes;	/* zaps that flushed the TLB (current mm) */
+	unsigned long faults_read;	/* read-end faults served with a page */
+	unsigned long faults_write;	/* write-end faults served with a page */
+	unsigned long fault_sleeps;	/* sleeps of faults waiting for data or room */
+	unsigned long fault_fails;	/* faults ended by SIGBUS or BAD_PAGE */
+	unsigned long xreads;		/* read() calls on mapped-mode pipes */
+	unsigned long xwrites;		/* write() calls on mapped-mode pipes */
+	unsigned long xrw_sleeps;	/* sleeps in them */
+	unsigned long ioc_getpos;	/* XMMAP_GETPOS calls */
+	unsigned long ioc_waitdata;	/* XMMAP_WAITDATA calls */
+	unsigned long ioc_waitspace;	/* XMMAP_WAITSPACE calls */
+	unsigned long ioc_consume;	/* XMMAP_CONSUME calls */
+	unsigned long ioc_commit;	/* XMMAP_COMMIT calls */
+	unsigned long ioc_sleeps;	/* sleeps in the xmmap ioctls */
+};
+
+/* _IOR(0xE1,6,struct xmmap_stats): any pipe or FIFO, any end, any mode */
+#define XMMAP_GETSTATS	0x8060E106UL
+
+/* the field names, in struct order (for printing the counts) */
+#define XMMAP_STATS_NAMES \
+	"mmaps", "converts", "convert_copied", "pages_alloc", "pages_zeroed", \
+	"pages_spare", "pages_freed", "pages_released", "zaps", "pages_withdrawn", \
+	"tlb_flushes", "faults_read", "faults_write", "fault_sleeps", "fault_fails", \
+	"xreads", "xwrites", "xrw_sleeps", "ioc_getpos", "ioc_waitdata", \
+	"ioc_waitspace", "ioc_consume", "ioc_commit", "ioc_sleeps"
+
 #define XMMAP_EOF	1	/* XMMAP_WAITDATA: writers gone before the target */
 #define XMMAP_FULL	2	/* XMMAP_WAITDATA: buffer full before the target */
 

@@ -16,6 +16,19 @@
  *   pipemap bytes=N chunk=C writer=M reader=M MISMATCH at POS
  * Exit: 0 ok; 1 mismatch (or short stream, or a side failed); 2 usage or a
  * method that cannot be used (no extended mmap).
+ *
+ * --counters (first among the options or anywhere before BYTES): one more line,
+ * on stderr, once both sides are done:
+ *   COUNTERS xstats=0|1 proc=0|1 [ctxt=D] w_read=N w_write=N w_ioctl=N
+ *            r_read=N r_write=N r_ioctl=N [mmaps=D converts=D ...]
+ * w_ and r_ are the read()/write()/ioctl() calls the writer and the reader
+ * made (counted here, sent to the parent through a small pipe); ctxt is the
+ * delta of /proc/stat's context switches (absent, proc=0, without /proc);
+ * the rest are the deltas of the xmmap kernel's global counters
+ * (XMMAP_GETSTATS, docs/model.md R-STATS-*), present iff xstats=1 (the
+ * ioctl fails on a kernel without xmmap).  Counts taken in the parent
+ * before the fork and after both children are waited for; the counters
+ * are global, so anything else running in the guest adds to them.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -39,6 +52,16 @@
 
 static unsigned long nbytes, chunk;
 static int wmeth, rmeth;	/* 0 read/write, 1 mmap */
+
+/*
+ * --counters: every read(), write() and ioctl() below is counted in the
+ * process that makes it.  Macros, so that the sides' code stays as it is;
+ * (read)(...) calls the function itself, uncounted (the counters' own I/O).
+ */
+static unsigned long nsys_read, nsys_write, nsys_ioctl;
+#define read(fd, b, n)	(nsys_read++, read(fd, b, n))
+#define write(fd, b, n)	(nsys_write++, write(fd, b, n))
+#define ioctl(...)	(nsys_ioctl++, ioctl(__VA_ARGS__))
 
 static unsigned char pattern(unsigned long p)
 {
@@ -237,12 +260,110 @@ static unsigned long num(const char *s)
 	return v;
 }
 
+/* ---- --counters ---- */
+static int counters;		/* --counters given */
+static int cpipe[2];		/* the sides' syscall counts go to the parent here */
+
+struct side_counts {
+	unsigned long side;	/* 'w' or 'r' */
+	unsigned long nread, nwrite, nioctl;
+};
+
+struct snapshot {
+	int xstats, proc;
+	unsigned long ctxt;
+	struct xmmap_stats x;
+};
+
+/* /proc/stat's ctxt: 0 if there is no /proc (or no such line) */
+static int read_ctxt(unsigned long *v)
+{
+	char b[4096], *p;
+	ssize_t n, got = 0;
+	FILE *f = fopen("/proc/stat", "r");
+	if (!f)
+		return 0;
+	while (got < (ssize_t) sizeof(b) - 1 && (n = (ssize_t) fread(b + got, 1, sizeof(b) - 1 - got, f)) > 0)
+		got += n;
+	fclose(f);
+	b[got] = 0;
+	for (p = b; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : 0)
+		if (strncmp(p, "ctxt ", 5) == 0) {
+			*v = strtoul(p + 5, 0, 10);
+			return 1;
+		}
+	return 0;
+}
+
+static void snap(int fd, struct snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->xstats = (ioctl)(fd, XMMAP_GETSTATS, &s->x) == 0;
+	s->proc = read_ctxt(&s->ctxt);
+}
+
+/* in a child, after its side: its counts to the parent (16 bytes: atomic) */
+static void side_report(int side)
+{
+	struct side_counts c;
+	if (!counters)
+		return;
+	c.side = (unsigned long) side;
+	c.nread = nsys_read;
+	c.nwrite = nsys_write;
+	c.nioctl = nsys_ioctl;
+	if ((write)(cpipe[1], &c, sizeof(c)) != (ssize_t) sizeof(c))
+		fprintf(stderr, "pipemap: counters: cannot report the %s's counts\n", side == 'w' ? "writer" : "reader");
+}
+
+/* in the parent, after both children: the COUNTERS line, or a message and 1 */
+static int print_counters(const struct snapshot *s0)
+{
+	static const char *names[] = { XMMAP_STATS_NAMES };
+	struct snapshot s1;
+	struct side_counts c, w, r;
+	const unsigned long *x0 = (const unsigned long *) &s0->x, *x1;
+	int havew = 0, haver = 0;
+	unsigned i;
+
+	memset(&w, 0, sizeof(w));
+	memset(&r, 0, sizeof(r));
+	close(cpipe[1]);
+	while ((read)(cpipe[0], &c, sizeof(c)) == (ssize_t) sizeof(c)) {
+		if (c.side == 'w')
+			w = c, havew = 1;
+		else if (c.side == 'r')
+			r = c, haver = 1;
+	}
+	snap(cpipe[0], &s1);
+	close(cpipe[0]);
+	if (!havew || !haver) {
+		fprintf(stderr, "pipemap: counters: the %s did not report its counts\n", havew ? "reader" : "writer");
+		return 1;
+	}
+	x1 = (const unsigned long *) &s1.x;
+	fprintf(stderr, "COUNTERS xstats=%d proc=%d", s0->xstats && s1.xstats, s0->proc && s1.proc);
+	if (s0->proc && s1.proc)
+		fprintf(stderr, " ctxt=%lu", s1.ctxt - s0->ctxt);
+	fprintf(stderr, " w_read=%lu w_write=%lu w_ioctl=%lu r_read=%lu r_write=%lu r_ioctl=%lu",
+		w.nread, w.nwrite, w.nioctl, r.nread, r.nwrite, r.nioctl);
+	if (s0->xstats && s1.xstats)
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			fprintf(stderr, " %s=%lu", names[i], x1[i] - x0[i]);
+	fprintf(stderr, "\n");
+	fflush(stderr);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int i = 1, fds[2], st, ws, rs;
 	pid_t w, r;
+	struct snapshot s0;
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0 && argv[i][2]; i++) {
-		if (strncmp(argv[i], "--writer=", 9) == 0)
+		if (strcmp(argv[i], "--counters") == 0)
+			counters = 1;
+		else if (strncmp(argv[i], "--writer=", 9) == 0)
 			wmeth = meth(argv[i] + 9);
 		else if (strncmp(argv[i], "--reader=", 9) == 0)
 			rmeth = meth(argv[i] + 9);
@@ -250,7 +371,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (argc - i != 2) {
-		fprintf(stderr, "usage: pipemap [--writer=read|mmap] [--reader=read|mmap] BYTES CHUNK\n");
+		fprintf(stderr, "usage: pipemap [--counters] [--writer=read|mmap] [--reader=read|mmap] BYTES CHUNK\n");
 		return 2;
 	}
 	nbytes = num(argv[i]);
@@ -258,6 +379,13 @@ int main(int argc, char **argv)
 	if (chunk == 0) {
 		fprintf(stderr, "pipemap: CHUNK must be > 0\n");
 		return 2;
+	}
+	if (counters) {
+		if (pipe(cpipe) < 0) {
+			perror("pipemap: pipe");
+			return 2;
+		}
+		snap(cpipe[0], &s0);
 	}
 	if (pipe(fds) < 0) {
 		perror("pipemap: pipe");
@@ -271,7 +399,9 @@ int main(int argc, char **argv)
 	}
 	if (w == 0) {
 		close(fds[0]);
-		_exit(writer(fds[1]));
+		st = writer(fds[1]);
+		side_report('w');
+		_exit(st);
 	}
 	r = fork();
 	if (r < 0) {
@@ -281,7 +411,9 @@ int main(int argc, char **argv)
 	}
 	if (r == 0) {
 		close(fds[1]);
-		_exit(reader(fds[0]));
+		st = reader(fds[0]);
+		side_report('r');
+		_exit(st);
 	}
 	close(fds[0]);
 	close(fds[1]);
@@ -300,6 +432,8 @@ int main(int argc, char **argv)
 		else if (p == r)
 			rs = st;
 	}
+	if (counters && print_counters(&s0) && ws == 0 && rs == 0)
+		return 1;
 	if ((WIFEXITED(ws) && WEXITSTATUS(ws) == 2) || (WIFEXITED(rs) && WEXITSTATUS(rs) == 2))
 		return 2;
 	if (WIFEXITED(rs) && WEXITSTATUS(rs) != 0)
