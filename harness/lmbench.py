@@ -386,9 +386,25 @@ class StageResult:
     seconds: float
 
 
+def done_rows(rows: list[Row], lb: LmbenchBuild, kernel: str, clock: str, kernel_sha: str,
+              profile: str) -> list[Row] | None:
+    """The stored rows of one earlier machine that measured this profile with these binaries, if any."""
+    mine = [r for r in rows if (r.kernel, r.clock, r.kernel_sha256) == (kernel, clock, kernel_sha)
+            and r.binary_sha256 == lb.hashes.get(r.benchmark)]
+    for sess in dict.fromkeys(reversed([r.session for r in mine])):
+        got = [r for r in mine if r.session == sess]
+        if {(v.benchmark, v.arguments) for v in variants(profile)} <= {(r.benchmark, r.arguments) for r in got}:
+            return got
+    return None
+
+
 def stage(settings: Settings, opts: object, say: Say, kernels: list[str] | None = None,
-          clocks: list[str] | None = None, profile: str = "full") -> StageResult:
-    """``./inv lmbench`` and the replicate stage: fetch, build, run on each kernel and clock, store."""
+          clocks: list[str] | None = None, profile: str = "full", resume: bool = False) -> StageResult:
+    """``./inv lmbench`` and the replicate stage: fetch, build, run on each kernel and clock, store.
+
+    ``resume`` (replicate) skips a (kernel, clock) whose rows for the same kernel and binaries
+    are already stored, so an interrupted replicate does not measure them again.
+    """
     from harness import image, pipeline, sources
 
     assert isinstance(opts, pipeline.Options)
@@ -408,6 +424,12 @@ def stage(settings: Settings, opts: object, say: Say, kernels: list[str] | None 
             kb = pipeline.build_kernel(settings, kernel, opts, say)
             guest = pipeline.session_image(kb.bzimage, img)
             for clock in clocks or list(CLOCKS):
+                earlier = done_rows(store.rows(), lb, kernel, clock, kb.sha256, profile) if resume else None
+                if earlier is not None:
+                    say(f"lmbench: {kernel}/{clock}: already measured with these binaries (session "
+                        f"{earlier[0].session}); skipped")
+                    rows += earlier
+                    continue
                 rows += run_machine(settings, lb, kernel, clock, guest, store, session_id, profile, say, data)
     return StageResult(rows, lb, path, time.monotonic() - t0)
 

@@ -235,7 +235,7 @@ def _bench(r: _Run) -> Path:
 def _lmbench(r: _Run) -> Path:
     from harness import lmbench
 
-    res = lmbench.stage(r.settings, r.opts, r.say, profile=r.profile)
+    res = lmbench.stage(r.settings, r.opts, r.say, profile=r.profile, resume=True)
     r.tell("lmbench", f": {len(res.rows)} runs, {sum(not x.ok for x in res.rows)} failed; table lmbench of {res.store}")
     return res.store
 

@@ -158,3 +158,15 @@ def test_consistency_within_ten_percent() -> None:
     assert not got[("vanilla", "icount")].agree and got[("vanilla", "icount")].ratio == pytest.approx(0.8)
     (missing,) = rep.consistency(rows[:1], {})
     assert not missing.agree and missing.note == "no pipemap read/read none 64 KiB cell"
+
+
+def test_done_rows_finds_a_complete_earlier_machine_with_the_same_binaries() -> None:
+    hashes = {b: "b" * 64 for b in lm.BENCHMARKS + lm.CALIBRATION}
+    lb = lm.LmbenchBuild(Path("/x"), hashes, "", "t" * 64, "i" * 64, True)
+    rows = [_row(v, 0, "") for v in lm.variants("quick")]
+    assert lm.done_rows(rows, lb, "vanilla", "tcg", "k" * 64, "quick") == rows
+    assert lm.done_rows(rows, lb, "vanilla", "tcg", "k" * 64, "full") is None  # lat_ctx 8 missing
+    assert lm.done_rows(rows, lb, "vanilla", "icount", "k" * 64, "quick") is None
+    assert lm.done_rows(rows, lb, "vanilla", "tcg", "other", "quick") is None
+    rebuilt = lm.LmbenchBuild(Path("/x"), {b: "c" * 64 for b in hashes}, "", "t" * 64, "i" * 64, False)
+    assert lm.done_rows(rows, rebuilt, "vanilla", "tcg", "k" * 64, "quick") is None
