@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable
+from pathlib import Path
 from dataclasses import dataclass
 
 from harness.lmbench import Row
@@ -150,6 +151,16 @@ class EventCosts:
     copy_4k: float | None  # from bw_mem bcopy
     zero_4k: float | None  # from bw_mem bzero
     page_fault: float | None  # lat_pagefault (whole microseconds: coarse)
+    page_fault_below: float | None = None  # set when lat_pagefault printed 0: the cost is below this
+
+    @property
+    def notes(self) -> list[str]:
+        out = ["4 KiB copy and zero fill from bw_mem bcopy / bzero over 4 MiB; QEMU's icount counts each "
+               "iteration of a rep-prefixed instruction, so a zero fill costs about as much as a copy"]
+        if self.page_fault_below is not None:
+            out.append(f"lat_pagefault prints whole microseconds: it printed 0, so a fault costs below "
+                       f"{self.page_fault_below:.0f} instructions here")
+        return out
 
 
 def _bw_to_insns(mb_s: float | None, nbytes: int = PAGE) -> float | None:
@@ -166,9 +177,10 @@ def event_costs(rows: Iterable[Row]) -> list[EventCosts]:
     for (kernel, clock), m in figures(rows).items():
         if clock != "icount":
             continue
+        pf = m.get("pagefault")
         out.append(EventCosts(kernel, _us_to_insns(m.get("null_syscall")), _us_to_insns(m.get("ctx2")),
                               _bw_to_insns(m.get("bcopy")), _bw_to_insns(m.get("bzero")),
-                              _us_to_insns(m.get("pagefault"))))
+                              _us_to_insns(pf) if pf else None, _us_to_insns(1.0) if pf == 0 else None))
     return out
 
 
@@ -210,3 +222,10 @@ def consistency(rows: Iterable[Row], pipemap: dict[tuple[str, str], tuple[int, f
                                f"pipemap/bw_pipe {ratio:.3f} ({'within' if agree else 'outside'} "
                                f"{tolerance:.0%})"))
     return out
+
+
+def load(results: Path) -> list[Row]:
+    """The lmbench rows of a results directory's raw store (``results/raw.sqlite``); none if absent."""
+    from harness.lmbench import read_rows
+
+    return read_rows(results / "raw.sqlite")

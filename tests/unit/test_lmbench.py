@@ -170,3 +170,10 @@ def test_done_rows_finds_a_complete_earlier_machine_with_the_same_binaries() -> 
     assert lm.done_rows(rows, lb, "vanilla", "tcg", "other", "quick") is None
     rebuilt = lm.LmbenchBuild(Path("/x"), {b: "c" * 64 for b in hashes}, "", "t" * 64, "i" * 64, False)
     assert lm.done_rows(rows, rebuilt, "vanilla", "tcg", "k" * 64, "quick") is None
+
+
+def test_a_page_fault_below_lmbench_resolution_is_not_zero_instructions() -> None:
+    rows = _rows("vanilla", "icount", {("lat_pagefault", "/lmdata/lmbench.dat"): 0.0})
+    (c,) = rep.event_costs(rows)
+    assert (c.page_fault, c.page_fault_below) == (None, 1000.0)
+    assert "below 1000 instructions" in c.notes[-1]
