@@ -78,5 +78,7 @@ def test_build_then_run_on_one_kernel_and_clock(real: Settings, opts: Options, s
     bad = [(r.benchmark, r.arguments, r.status, r.output[-200:]) for r in rows if not r.ok]
     assert not bad
     assert all(r.kernel_sha256 == kb.sha256 and r.binary_sha256 == lb.hashes[r.benchmark] for r in rows)
-    assert all(r.figure is not None and r.figure > 0 for r in rows if r.benchmark in lm.BENCHMARKS)
+    # lat_pagefault prints whole microseconds: under icount a fault is below 1 us and it prints 0
+    assert all(r.figure is not None and (r.figure > 0 or r.benchmark == "lat_pagefault")
+               for r in rows if r.benchmark in lm.BENCHMARKS)
     assert all("[lmbench env: ENOUGH=100000 TIMING_O=" in r.output for r in rows if r.benchmark in lm.BENCHMARKS)
