@@ -316,6 +316,20 @@ def bench(c, profile="quick", experiment=None, tool=None, kernel=None, clock=Non
         print(line)
 
 
+@task(iterable=["kernel", "clock", "allow_unverified"],
+      help={"kernel": "vanilla or xmmap (repeatable; default both)",
+            "clock": "tcg or icount (repeatable; default both)",
+            "profile": "full (default) or quick (leaves out lat_ctx with 8 processes)", "allow_unverified": ALLOW_HELP})
+@lab_task
+def lmbench(c, kernel=None, clock=None, profile="full", allow_unverified=None):
+    """lmbench 2alpha in the guest on each kernel and clock: rows in build/bench/raw.sqlite (table lmbench)."""
+    from harness import lmbench as lm
+
+    r = lm.stage(settings_mod.load(), _opts(None, allow_unverified), _say, kernel or None, clock or None, profile)
+    for line in lm.summary_lines(r):
+        print(line)
+
+
 @task
 @lab_task
 def archive(c):
@@ -399,3 +413,4 @@ def pin_source(c, name, tree):
 ns = Collection(fetch, toolchain, build, boot_smoke, image, boot, run, push, pull, console, shell, conformance,
                 stress, demo, bench, report, bench_channel, bench_pipe, replicate, archive, verify, test, lint,
                 pin_source)
+ns.add_task(lmbench)  # issue 10 item 4: lmbench as the independent yardstick

@@ -26,10 +26,12 @@ from harness.settings import Settings
 
 Say = Callable[[str], None]
 
-STAGES = ("fetch", "toolchain", "build", "boot-smoke", "image", "conformance", "bench", "report", "archive")
+STAGES = ("fetch", "toolchain", "build", "boot-smoke", "image", "conformance", "bench", "lmbench", "report",
+          "archive")
 # Cold durations measured on the development machine (2 cores, TCG), in seconds.
 DEFAULT_SECONDS = {"fetch": 5.0, "toolchain": 70.0, "build": 10.0, "boot-smoke": 3.0, "image": 100.0,
-                   "conformance": 25.0, "report": 10.0, "archive": 40.0}
+                   "conformance": 25.0, "report": 10.0, "archive": 40.0,
+                   "lmbench": 300.0}  # 4 machines; lmbench's own repetition control sets the time
 DEFAULT_SECONDS_PER_RUN = 1.25  # one timed run of at least min_run_s (1 s) plus the SSH round trips
 NO_OP_SECONDS = 3.0  # a stage faster than this did no work: its time is not a useful estimate
 
@@ -230,6 +232,14 @@ def _bench(r: _Run) -> Path:
     return out
 
 
+def _lmbench(r: _Run) -> Path:
+    from harness import lmbench
+
+    res = lmbench.stage(r.settings, r.opts, r.say, profile=r.profile, resume=True)
+    r.tell("lmbench", f": {len(res.rows)} runs, {sum(not x.ok for x in res.rows)} failed; table lmbench of {res.store}")
+    return res.store
+
+
 def _report(r: _Run) -> tuple[Path, list[str]]:
     from harness.report import render
 
@@ -249,7 +259,7 @@ def _archive(r: _Run) -> Path:
 # The stages in order, each a function of the run; its return value is kept for later stages.
 STAGE_FUNCS: dict[str, Callable[[_Run], object]] = {
     "fetch": _fetch, "toolchain": _toolchain, "build": _build, "boot-smoke": _boot_smoke, "image": _image,
-    "conformance": _conformance, "bench": _bench, "report": _report, "archive": _archive,
+    "conformance": _conformance, "bench": _bench, "lmbench": _lmbench, "report": _report, "archive": _archive,
 }
 assert tuple(STAGE_FUNCS) == STAGES
 
