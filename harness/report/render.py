@@ -21,7 +21,8 @@ from harness import atomic, stats
 from harness import experiments as ex
 from harness.report import claims as cl
 from harness.report import compare as cmp
-from harness.report import data, plots, previous, provenance, summary, tables
+from harness.report import costs, data, plots, previous, provenance, summary, tables
+from harness.report import lmbench as lmr
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CLOCK_MEANING = {
@@ -66,6 +67,20 @@ def _env() -> jinja2.Environment:
     return env
 
 
+def _pipemap_none_64k(st: summary.Stats) -> dict[tuple[str, str], tuple[int, float]]:
+    """E2 read/read at work none, 64 KiB chunks, primary layout, largest stream: (bytes, median real_us)."""
+    out: dict[tuple[str, str], tuple[int, float]] = {}
+    c = st.cells
+    if not len(c) or "work" not in c:
+        return out
+    sel = c[(c["experiment"] == "E2") & (c["writer"] == "read") & (c["method"] == "read") & (c["work"] == "none")
+            & (c["chunk"] == 65536) & (c["layout"] == cl.PRIMARY_LAYOUT)]
+    for r in sel.sort_values("size").to_dict(orient="records"):
+        if r.get("real_us_median"):
+            out[(str(r["kernel"]), str(r["clock"]))] = (int(r["size"]), float(r["real_us_median"]))
+    return out
+
+
 def render(results: Path, out_dir: Path, reference: Path | None = None) -> ReportOutput:
     """Render the report of ``results`` (raw.sqlite, provenance.json) into ``out_dir``."""
     res = data.load(results)
@@ -91,6 +106,11 @@ def render(results: Path, out_dir: Path, reference: Path | None = None) -> Repor
         if svg:
             svgs.append(("E2", f"E2 pipemap, clock {clock}", Markup(svg)))
 
+    lm_rows = lmr.load(results)
+    events = lmr.event_costs(lm_rows)
+    units = costs.unit_costs(events)
+    cost_rows = costs.rows(results / "raw.sqlite", st.cells, units)
+
     current = cmp.figures(record)
     claim_marks = {(r.claim.id, c.clock): marker.value(c.figure.text(), cmp.claim_key(r.claim.id, c.clock), False)
                    for r in claim_results for c in r.clocks}
@@ -110,6 +130,10 @@ def render(results: Path, out_dir: Path, reference: Path | None = None) -> Repor
         else None, boot_b=stats.B, boot_seed=stats.SEED, share_seed=cl.SHARE_SEED,
         not_recorded=provenance.NOT_RECORDED, reading_meaning=cl.READING_MEANING,
         previous=previous.load({r.claim.id: r.verdict for r in claim_results}),
+        cost_rows=cost_rows, unit_costs=units, cost_events=[*costs.EVENTS, "other"], cost_words=costs.EVENT_WORDS,
+        lm_lines=lmr.comparison(lm_rows), lm_events=events, lm_failed=[r for r in lm_rows if not r.ok],
+        lm_consistency=lmr.consistency(lm_rows, _pipemap_none_64k(st)), lm_citation=lmr.CITATION,
+        lm_remark=lmr.PAPER_REMARK, lm_count=len(lm_rows),
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     out = ReportOutput(out_dir / "report.html", out_dir / "cells.csv", out_dir / "summary.json", verdicts,
