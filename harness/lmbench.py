@@ -170,8 +170,8 @@ class LmbenchBuild:
 
 
 def _input_hash(settings: Settings, tree_sha256: str, sysroot: Path) -> str:
-    files = sorted(p for d in ("guest-tools/compat", "guest-tools/lmbench")
-                   for p in (settings.repo / d).rglob("*") if p.is_file() and "tests" not in p.parts)
+    files = sorted(p for d in ("guest-tools/compat", "guest-tools/lmbench") for p in (settings.repo / d).rglob("*")
+                   if p.is_file() and "tests" not in p.parts and p.suffix != ".md")
     parts = [BUILD_VERSION, tree_sha256, sysroot.name]
     parts += [f"{p.relative_to(settings.repo)}={hashing.sha256_file(p)}" for p in files]
     return hashing.sha256_text(*parts)
