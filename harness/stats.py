@@ -20,6 +20,7 @@ B = 2000
 SEED = 19990
 METRICS = ("real_us", "user_us", "sys_us", "cpu_us")
 PARAMS = ["experiment", "kernel", "clock", "tool", "method", "writer", "size", "chunk"]
+NEW_PARAMS = ["work", "sink", "layout"]  # issue 10's cell fields; absent from a previous design's store
 
 
 def load(db: Path) -> pd.DataFrame:
@@ -60,7 +61,12 @@ def _pairs(timed: pd.DataFrame) -> list[tuple[dict[str, object], pd.DataFrame, p
     """(parameters, mmap runs, read runs) for every comparable pair of cells."""
     out: list[tuple[dict[str, object], pd.DataFrame, pd.DataFrame]] = []
     ok = timed[timed["ok"] == 1]
-    base_cols = ["experiment", "kernel", "clock", "tool", "size", "chunk"]
+    # a store of this design pairs only cells of one work level, sink and layout (a previous design's
+    # store has none of these columns: verify, hash, O2 throughout); the pair's row carries them, the
+    # variant's name does not (so the experiment's geometric mean in ``ratios`` pools them: the
+    # report splits them by these columns)
+    extra = [c for c in NEW_PARAMS if c in ok.columns]
+    base_cols = ["experiment", "kernel", "clock", "tool", "size", "chunk", *extra]
     for key, g in ok.groupby(base_cols, sort=True):
         params = dict(zip(base_cols, key, strict=True))
         if params["experiment"] == "E2":
