@@ -255,6 +255,24 @@ def test_pipemap_work_levels_on_the_hosts_pipe(bins: Path, work: str) -> None:
         assert out == f"pipemap bytes={n} chunk={c} writer=read reader=read work={work} ok\n".encode()
 
 
+def test_second_layout_builds_other_binaries_of_the_same_programs(bins: Path, data: Path, tmp_path: Path) -> None:
+    """O2-align moves code (alignment, link order), never what a tool prints; an unknown layout
+    is refused listing the valid ones."""
+    alt = tmp_path / "O2-align"
+    subprocess.run(["sh", str(TOOLS / "build.sh"), "host", str(alt), "O2-align"], check=True, capture_output=True)
+    assert "layout: O2-align" in (alt / "BUILDINFO").read_text()
+    for t in ("cat", "wc", "grep", "pipemap"):
+        assert (alt / t).read_bytes() != (bins / t).read_bytes(), t
+    f = str(data / "a.txt")
+    for argv in (["cat", "--method=mmap", f], ["wc", f], ["grep", "-F", "a", f]):
+        assert run([str(alt / argv[0]), *argv[1:]])[:1] == run([str(bins / argv[0]), *argv[1:]])[:1]
+    for work in ("none", "touch", "verify"):
+        out, err, rc = run([str(alt / "pipemap"), f"--work={work}", "300000", "4096"])
+        assert rc == 0 and out.endswith(f"work={work} ok\n".encode()), err
+    bad = subprocess.run(["sh", str(TOOLS / "build.sh"), "host", str(tmp_path / "x"), "O3"], capture_output=True)
+    assert bad.returncode == 2 and b"unknown layout 'O3' (valid: O2 O2-align)" in bad.stderr
+
+
 def test_pipemap_unknown_work_level_lists_the_valid_ones(bins: Path) -> None:
     out, err, rc = run([str(bins / "pipemap"), "--work=fast", "100", "10"])
     assert rc == 2 and out == b"" and b"invalid work level 'fast' (none, touch or verify)" in err
