@@ -1,7 +1,10 @@
 """Stage 7, bench: experiments E1-E3 in the guest, every run stored as it ends.
 
 Per kernel and clock mode one machine is booted with the inputs on a data disk
-(/dev/hdb, ext2, mounted read-only at /data: the NIC is far too slow for megabytes). The
+(/dev/hdb, ext2 at /data: the NIC is far too slow for megabytes). The disk also has room
+for the file sink's output (/data/pipemap-sink: the root file system has a few MiB free,
+fewer than a 16 MiB output); QEMU attaches it with snapshot=on, so the guest's writes never
+reach the host's image, and the inputs' hashes are checked in the guest after mounting. The
 tools are pushed over SFTP and checked by hash, then the cells run in a random order
 (seeded): per cell first one untimed check run (stored as rep -1, a warm-up row) whose
 output timeit hashes (sink ``hash``; E2 at work ``verify``, every byte checked by pipemap)
@@ -132,9 +135,10 @@ def make_inputs(settings: Settings, tools: Tools, sizes: list[int]) -> tuple[Pat
         hashes[s] = hashing.sha256_file(f)
     img = settings.build / "bench" / "data.img"
     stamp = img.with_suffix(".json")
-    want = json.dumps({str(k): v for k, v in sorted(hashes.items())})
+    room = max(sizes, default=0)  # the file sink's output is at most the largest input (cat)
+    want = json.dumps({**{str(k): v for k, v in sorted(hashes.items())}, "sink_room": room})
     if not img.exists() or not stamp.exists() or stamp.read_text() != want:
-        kib = sum(sizes) // 1024 * 5 // 4 + 4096
+        kib = (sum(sizes) + room) // 1024 * 5 // 4 + 4096
         with atomic.staged(img) as tmp:
             proc.run(["mke2fs", "-q", "-t", "ext2", "-r", "0", "-b", "1024", "-I", "128", "-O", "none", "-d", d,
                       "-F", tmp, str(kib)], timeout=300, log=settings.log_dir / "bench-inputs.log", what="mke2fs")
@@ -142,7 +146,7 @@ def make_inputs(settings: Settings, tools: Tools, sizes: list[int]) -> tuple[Pat
     return img, hashes
 
 
-SINK_FILE = "/tmp/pipemap-sink"  # sink file: on the guest's ext2 root, truncated per run by timeit
+SINK_FILE = "/data/pipemap-sink"  # sink file: on the data disk (ext2), truncated per run by timeit
 
 
 def command(cell: ex.Cell, runs_inside: int, check: bool = False) -> str:
@@ -235,7 +239,7 @@ class Runner:
 
     def prepare(self, ch: Channel) -> None:
         layouts = " ".join(f"{GUEST_DIR}/{lay}" for lay in self.tools.guest)
-        ch.check(f"mkdir -p {layouts} /data && mount -t ext2 -o ro /dev/hdb /data")
+        ch.check(f"mkdir -p {layouts} /data && mount -t ext2 /dev/hdb /data")  # rw: the sink file (snapshot=on)
         if ch.guest_sha256("/bin/busybox") != self.tools.hashes["busybox"]:
             raise BenchError("the guest's /bin/busybox is not the image's busybox")
         for layout, d in self.tools.guest.items():

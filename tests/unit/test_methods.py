@@ -113,7 +113,7 @@ def test_e2_commands() -> None:
 @pytest.mark.parametrize("layout", ex.LAYOUTS)
 def test_e1_e3_commands(sink: str, layout: str) -> None:
     d = f"/opt/pipemap/{layout}"
-    f = " -f /tmp/pipemap-sink" if sink == "file" else ""
+    f = " -f /data/pipemap-sink" if sink == "file" else ""
     e1 = ex.Cell("E1", "xmmap", "tcg", "grep", "mmap", "", MiB, 0, "", sink, layout)
     assert bench.command(e1, 3) == f"{d}/timeit -n 3 -s {sink}{f} -- {d}/grep --method=mmap -F pipe /data/in-1048576"
     assert bench.command(e1, 1, check=True) == (
