@@ -320,21 +320,23 @@ class Runner:
             return
         timed = exp if cell.experiment != "E2" else expected_output(self.tools, cell, self.inputs_dir, cell.work)
         calib, err = self._one(m, ch, cell, 1)
-        runs_inside = self._inside(calib)
+        runs_inside = self._inside(calib, cell)
         self._store(cell, 0, True, 1, calib, err, timed, kernel_sha)
         for i in range(self.profile.warmup):
             t, err = self._one(m, ch, cell, runs_inside)
             if self._store(cell, i + 1, True, runs_inside, t, err, timed, kernel_sha):
                 # a warm-up calibrates again: a first run can be far slower than the rest (the
                 # first write of the sink file on the guest's root took seconds, later ones ms)
-                runs_inside = self._inside(t)
+                runs_inside = self._inside(t, cell)
         for i in range(self.profile.reps):
             t, err = self._one(m, ch, cell, runs_inside)
             self._store(cell, i + 1, False, runs_inside, t, err, timed, kernel_sha)
 
-    def _inside(self, t: dict[str, str]) -> int:
-        """Runs inside one timing so that it lasts at least min_run_s, from a run's per-run real time."""
-        return max(1, math.ceil(self.profile.min_run_s / max(float(t["real_us"]) / 1e6, 1e-5)))  # >= 10 us a run
+    def _inside(self, t: dict[str, str], cell: ex.Cell) -> int:
+        """Runs inside one timing so that it lasts at least the profile's minimum for the cell's clock,
+        from a run's per-run real time (taken as at least 10 us)."""
+        least = self.profile.min_run_for(cell.clock)
+        return max(1, math.ceil(least / max(float(t["real_us"]) / 1e6, 1e-5)))
 
     def _sink(self, cell: ex.Cell, check: bool) -> str:
         return "hash" if check or cell.experiment == "E2" else cell.sink
