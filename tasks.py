@@ -298,20 +298,24 @@ def bench_pipe(c, variant="xmmap", clock="tcg", allow_unverified=None):
               f"(runs: {', '.join(f'{x:.1f}' for x in v)})")
 
 
-@task(iterable=["experiment", "tool", "kernel", "clock", "allow_unverified"],
-      help={"profile": "quick (at most 10 minutes here) or full (the replication)",
+@task(iterable=["experiment", "tool", "kernel", "clock", "work", "sink", "layout", "allow_unverified"],
+      help={"profile": "quick (about 4 minutes here) or full (the replication)",
             "experiment": "E1, E2 or E3 (repeatable; default all)", "tool": "cat, wc or grep (repeatable)",
             "kernel": "vanilla or xmmap (repeatable; default both)",
             "clock": "tcg or icount (repeatable; default both)",
+            "work": "E2 work level: none or touch (repeatable; default both; E2 cells only)",
+            "sink": "E1/E3 output sink: null, file or pipe (repeatable; default the profile's; E1/E3 only)",
+            "layout": "guest tools' build layout: O2 or O2-align (repeatable; default both)",
             "resume": "continue the raw store, skipping cells already done", "allow_unverified": ALLOW_HELP})
 @lab_task
 def bench(c, profile="quick", experiment=None, tool=None, kernel=None, clock=None, resume=False,
-          allow_unverified=None):
+          work=None, sink=None, layout=None, allow_unverified=None):
     """Experiments E1-E3 on both kernels and clock modes: raw store, statistics, summary."""
     from harness.pipeline import BenchOptions, bench_lines
     from harness.pipeline import bench as run
 
-    bo = BenchOptions(profile, experiment or None, tool or None, kernel or None, clock or None, resume)
+    bo = BenchOptions(profile, experiment or None, tool or None, kernel or None, clock or None, resume,
+                      works=work or None, sinks=sink or None, layouts=layout or None)
     for line in bench_lines(run(settings_mod.load(), bo, _opts(None, allow_unverified), _say)):
         print(line)
 

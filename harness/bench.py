@@ -1,14 +1,22 @@
 """Stage 7, bench: experiments E1-E3 in the guest, every run stored as it ends.
 
 Per kernel and clock mode one machine is booted with the inputs on a data disk
-(/dev/hdb, ext2, mounted read-only at /data: the NIC is far too slow for megabytes). The
+(/dev/hdb, ext2 at /data: the NIC is far too slow for megabytes). The disk also has room
+for the file sink's output (/data/pipemap-sink: the root file system has a few MiB free,
+fewer than a 16 MiB output); QEMU attaches it with snapshot=on, so the guest's writes never
+reach the host's image, and the inputs' hashes are checked in the guest after mounting. The
 tools are pushed over SFTP and checked by hash, then the cells run in a random order
-(seeded): per cell a calibration run fixes how many runs go into one timing so that a
-timing lasts at least ``min_run_s`` (the guest clock ticks every 10 ms), then warm-up runs,
-then the measured runs. ``timeit`` in the guest reports real, user and system time of the
-measured program (gettimeofday around it, its rusage from wait4) and a hash of its output;
-a run whose output hash differs from the host's expectation is stored as failed, never as
-a timing. A crash or hang restarts the machine and retries the cell once; then the cell is
+(seeded): per cell first one untimed check run (stored as rep -1, a warm-up row) whose
+output timeit hashes (sink ``hash``; E2 at work ``verify``, every byte checked by pipemap)
+and which must match the host's expectation, else the cell is stored as failed, never as
+figures; then a calibration run fixes how many runs go into one timing so that a timing
+lasts at least ``min_run_s`` (the guest clock ticks every 10 ms), then warm-up runs, then
+the measured runs, with the cell's own work level (E2) or sink (E1, E3) and the tools of
+the cell's layout (``/opt/pipemap/<layout>/``). ``timeit`` in the guest reports real, user
+and system time of the measured program (gettimeofday around it, its rusage from wait4),
+and the output's byte count (sinks file, pipe, hash) and hash (sink hash); a timed run
+whose status, byte count or hash differs from the expectation is stored as failed too.
+A crash or hang restarts the machine and retries the cell once; then the cell is
 recorded as failed and the rest goes on.
 """
 
@@ -36,6 +44,7 @@ TIME = re.compile(r"^TIME (.*)$", re.M)
 GUEST_DIR = "/opt/pipemap"
 DATA_SEED = 1999
 RUN_TIMEOUT = 300
+CHECK_REP = -1  # the untimed check run's row: rep -1, warmup 1
 TIME_KEYS = ("real_us", "user_us", "sys_us")  # what every TIME line must carry
 TIME_NUMBERS = ("real_us", "user_us", "sys_us", "status", "out_bytes")
 
@@ -44,13 +53,28 @@ class BenchError(HarnessError):
     """The benchmark could not run (inputs, tools or the store)."""
 
 
+GUEST_TOOLS = ("timeit", "cat", "wc", "grep", "pipemap")
+
+
 @dataclass(frozen=True)
 class Tools:
-    host: Path
-    guest: Path
-    hashes: dict[str, str]  # guest binary name -> sha256 (and "busybox": the image's)
-    buildinfo: str
+    host: Path  # the host build (layout O2): expected outputs, gendata
+    guest: dict[str, Path]  # layout -> directory of that layout's guest build
+    hashes: dict[str, str]  # "layout/name" -> sha256 of a guest binary (and "busybox": the image's)
+    buildinfo: str  # every layout's BUILDINFO, each after a "== layout L ==" line
+    layout_info: dict[str, str]  # layout -> its BUILDINFO (compiler, flags, hashes)
     busybox: Path  # the guest's own static busybox; runs on the host too (expected outputs)
+
+    def sha256(self, layout: str, name: str) -> str:
+        return self.hashes["busybox" if name == "busybox" else f"{layout}/{name}"]
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a correct run prints: its FNV-1a 64 hash and its byte count."""
+
+    fnv: str
+    nbytes: int
 
 
 _FNV_CACHE: dict[bytes, str] = {}
@@ -82,13 +106,19 @@ def build_tools(settings: Settings, say: Say, busybox: Path) -> Tools:
     proc.run(["bash", settings.repo / "guest-tools" / "compat" / "build-compat.sh", sysroot, tc], timeout=600,
              log=log, what="build-compat.sh")
     proc.run(["sh", src / "build.sh", "host", out / "host"], timeout=600, log=log, what="tools host build")
-    proc.run(["sh", src / "build.sh", "guest", out / "guest", tc / "cc"], timeout=600, log=log,
-             what="tools guest build")
-    names = ("timeit", "cat", "wc", "grep", "pipemap")
-    hashes = {n: hashing.sha256_file(out / "guest" / n) for n in names}
-    info = (out / "guest" / "BUILDINFO").read_text() if (out / "guest" / "BUILDINFO").exists() else ""
+    guest: dict[str, Path] = {}
+    hashes: dict[str, str] = {}
+    info: dict[str, str] = {}
+    for layout in ex.LAYOUTS:  # one compiler, one source: only where the code sits differs
+        d = guest[layout] = out / "guest" / layout
+        proc.run(["sh", src / "build.sh", "guest", d, tc / "cc", layout], timeout=600, log=log,
+                 what=f"tools guest build ({layout})")
+        hashes |= {f"{layout}/{n}": hashing.sha256_file(d / n) for n in GUEST_TOOLS}
+        bi = d / "BUILDINFO"
+        info[layout] = bi.read_text() if bi.exists() else ""
     hashes["busybox"] = hashing.sha256_file(busybox)
-    return Tools(out / "host", out / "guest", hashes, info, busybox)
+    text = "".join(f"== layout {lay} ==\n{i}" for lay, i in info.items())
+    return Tools(out / "host", guest, hashes, text, info, busybox)
 
 
 def make_inputs(settings: Settings, tools: Tools, sizes: list[int]) -> tuple[Path, dict[int, str]]:
@@ -105,9 +135,10 @@ def make_inputs(settings: Settings, tools: Tools, sizes: list[int]) -> tuple[Pat
         hashes[s] = hashing.sha256_file(f)
     img = settings.build / "bench" / "data.img"
     stamp = img.with_suffix(".json")
-    want = json.dumps({str(k): v for k, v in sorted(hashes.items())})
+    room = max(sizes, default=0)  # the file sink's output is at most the largest input (cat)
+    want = json.dumps({**{str(k): v for k, v in sorted(hashes.items())}, "sink_room": room})
     if not img.exists() or not stamp.exists() or stamp.read_text() != want:
-        kib = sum(sizes) // 1024 * 5 // 4 + 4096
+        kib = (sum(sizes) + room) // 1024 * 5 // 4 + 4096
         with atomic.staged(img) as tmp:
             proc.run(["mke2fs", "-q", "-t", "ext2", "-r", "0", "-b", "1024", "-I", "128", "-O", "none", "-d", d,
                       "-F", tmp, str(kib)], timeout=300, log=settings.log_dir / "bench-inputs.log", what="mke2fs")
@@ -115,26 +146,44 @@ def make_inputs(settings: Settings, tools: Tools, sizes: list[int]) -> tuple[Pat
     return img, hashes
 
 
-def command(cell: ex.Cell, runs_inside: int) -> str:
-    t = f"{GUEST_DIR}/timeit -n {runs_inside}"
+SINK_FILE = "/data/pipemap-sink"  # sink file: on the data disk (ext2), truncated per run by timeit
+
+
+def command(cell: ex.Cell, runs_inside: int, check: bool = False) -> str:
+    """The guest's command line for one timed run of ``cell``, or (``check``) for its untimed check run.
+
+    The check run hashes the output (timeit -s hash) and, in E2, checks every byte (pipemap
+    --work=verify). A timed E2 run keeps timeit's sink hash: pipemap prints one line, so the
+    hash costs nothing and still checks each timed run's line (the total byte count and the
+    reader's verdict), which sink null would leave unchecked.
+    """
+    d = f"{GUEST_DIR}/{cell.layout}"
+    sink = "hash" if check or cell.experiment == "E2" else cell.sink
+    t = f"{d}/timeit -n {runs_inside} -s {sink}" + (f" -f {SINK_FILE}" if sink == "file" else "")
     if cell.experiment == "E2":
-        return (f"{t} -- {GUEST_DIR}/pipemap --writer={cell.writer} --reader={cell.method} "
+        work = "verify" if check else cell.work
+        return (f"{t} -- {d}/pipemap --writer={cell.writer} --reader={cell.method} --work={work} "
                 f"{cell.size} {cell.chunk}")
     args = f"-F {ex.GREP_PATTERN}" if cell.tool == "grep" else ""
     if cell.method == "busybox":
         tool = f"/bin/busybox {cell.tool} {args}".rstrip()
     else:
-        tool = f"{GUEST_DIR}/{cell.tool} --method={cell.method} {args}".rstrip()
+        tool = f"{d}/{cell.tool} --method={cell.method} {args}".rstrip()
     if cell.experiment == "E1":
         return f"{t} -- {tool} /data/in-{cell.size}"
-    return f"{t} -P {GUEST_DIR}/cat --method=read /data/in-{cell.size} -- -- {tool}"
+    return f"{t} -P {d}/cat --method=read /data/in-{cell.size} -- -- {tool}"
 
 
-def expected_output(tools: Tools, cell: ex.Cell, inputs_dir: Path) -> str:
-    """The output hash the host build of the same tool gives on the same input."""
+def pipemap_line(cell: ex.Cell, work: str) -> str:
+    return (f"pipemap bytes={cell.size} chunk={cell.chunk} writer={cell.writer} reader={cell.method} "
+            f"work={work} ok\n")
+
+
+def expected_output(tools: Tools, cell: ex.Cell, inputs_dir: Path, work: str = "verify") -> Expected:
+    """What the host build of the same tool prints on the same input (E2: pipemap's line at ``work``)."""
     if cell.experiment == "E2":
-        line = f"pipemap bytes={cell.size} chunk={cell.chunk} writer={cell.writer} reader={cell.method} ok\n"
-        return fnv1a64(line.encode())
+        line = pipemap_line(cell, work).encode()
+        return Expected(fnv1a64(line), len(line))
     args = ["-F", ex.GREP_PATTERN] if cell.tool == "grep" else []
     f = inputs_dir / f"in-{cell.size}"
     if cell.method == "busybox":
@@ -150,7 +199,7 @@ def expected_output(tools: Tools, cell: ex.Cell, inputs_dir: Path) -> str:
         # file it can stat (wc sizes its columns from st_size, so 8-digit counts differ)
         out = proc.run([*prog, *args], stdin=f, capture=True, timeout=300,
                        what=f"expected output of {cell.tool}").stdout_bytes
-    return fnv1a64(out)
+    return Expected(fnv1a64(out), len(out))
 
 
 def parse_time(text: str) -> dict[str, str]:
@@ -183,21 +232,22 @@ class Runner:
                  input_hashes: dict[int, str], say: Say, session_id: str) -> None:
         self.settings, self.profile, self.store, self.tools = settings, profile, store, tools
         self.data_img, self.input_hashes, self.say, self.session_id = data_img, input_hashes, say, session_id
-        self.expected: dict[str, str] = {}
+        self.expected: dict[str, Expected] = {}  # cell key -> the check run's expectation
         self.cells_done = 0
         self.inputs_dir = settings.build / "bench" / "inputs"
         self.on_cell: Callable[[ex.Cell], None] = lambda cell: None  # told after each cell ends (progress)
 
     def prepare(self, ch: Channel) -> None:
-        ch.check(f"mkdir -p {GUEST_DIR} /data && mount -t ext2 -o ro /dev/hdb /data")
+        layouts = " ".join(f"{GUEST_DIR}/{lay}" for lay in self.tools.guest)
+        ch.check(f"mkdir -p {layouts} /data && mount -t ext2 /dev/hdb /data")  # rw: the sink file (snapshot=on)
         if ch.guest_sha256("/bin/busybox") != self.tools.hashes["busybox"]:
             raise BenchError("the guest's /bin/busybox is not the image's busybox")
-        for name, digest in self.tools.hashes.items():
-            if name == "busybox":
-                continue
-            if ch.put(self.tools.guest / name, f"{GUEST_DIR}/{name}") != digest:
-                raise BenchError(f"tool {name} changed while being pushed")
-            ch.check(f"chmod 755 {GUEST_DIR}/{name}")
+        for layout, d in self.tools.guest.items():
+            for name in GUEST_TOOLS:
+                dest = f"{GUEST_DIR}/{layout}/{name}"
+                if ch.put(d / name, dest) != self.tools.sha256(layout, name):
+                    raise BenchError(f"tool {layout}/{name} changed while being pushed")
+                ch.check(f"chmod 755 {dest}")
         for size, digest in self.input_hashes.items():
             if ch.guest_sha256(f"/data/in-{size}") != digest:
                 raise BenchError(f"input in-{size} on the data disk does not match its hash")
@@ -245,9 +295,10 @@ class Runner:
                     self.say(f"bench: {cell.key}: {e}; restarting the machine and retrying the cell once")
                     retried.add(cell.key)
 
-    def _one(self, m: vm.Machine, ch: Channel, cell: ex.Cell, runs_inside: int) -> tuple[dict[str, str], str]:
+    def _one(self, m: vm.Machine, ch: Channel, cell: ex.Cell, runs_inside: int,
+             check: bool = False) -> tuple[dict[str, str], str]:
         m.mark_console()
-        r = ch.run(command(cell, runs_inside), timeout=RUN_TIMEOUT)  # scaled by the channel
+        r = ch.run(command(cell, runs_inside, check), timeout=RUN_TIMEOUT)  # scaled by the channel
         trouble = m.trouble()
         if trouble:
             raise BootError("kernel trouble on the console during the run", trouble)
@@ -261,35 +312,76 @@ class Runner:
         exp = self.expected.get(cell.key)
         if exp is None:
             exp = self.expected[cell.key] = expected_output(self.tools, cell, self.inputs_dir)
-        calib, _ = self._one(m, ch, cell, 1)
-        real_s = float(calib["real_us"]) / 1e6
-        runs_inside = max(1, math.ceil(self.profile.min_run_s / max(real_s, 1e-3)))
-        self._store(cell, 0, True, 1, calib, "", exp, kernel_sha)
+        # rows: rep -1 the check, rep 0 the calibration, 1..warmup the warm-ups (all warmup=1), 1..reps timed
+        t, err = self._one(m, ch, cell, 1, check=True)
+        if not self._store(cell, CHECK_REP, True, 1, t, err, exp, kernel_sha, check=True):
+            self.record_failed(cell, f"check run failed: {self._why(t, err, exp)}", kernel_sha,
+                               first=0)
+            return
+        timed = exp if cell.experiment != "E2" else expected_output(self.tools, cell, self.inputs_dir, cell.work)
+        calib, err = self._one(m, ch, cell, 1)
+        runs_inside = self._inside(calib, cell)
+        self._store(cell, 0, True, 1, calib, err, timed, kernel_sha)
         for i in range(self.profile.warmup):
             t, err = self._one(m, ch, cell, runs_inside)
-            self._store(cell, i + 1, True, runs_inside, t, err, exp, kernel_sha)
+            if self._store(cell, i + 1, True, runs_inside, t, err, timed, kernel_sha):
+                # a warm-up calibrates again: a first run can be far slower than the rest (the
+                # first write of the sink file on the guest's root took seconds, later ones ms)
+                runs_inside = self._inside(t, cell)
         for i in range(self.profile.reps):
             t, err = self._one(m, ch, cell, runs_inside)
-            self._store(cell, i + 1, False, runs_inside, t, err, exp, kernel_sha)
+            self._store(cell, i + 1, False, runs_inside, t, err, timed, kernel_sha)
         counters.after_cell(self, m, ch, cell, kernel_sha)  # E2 only: one untimed --counters run, stored
 
-    def _store(self, cell: ex.Cell, rep: int, warmup: bool, runs_inside: int, t: dict[str, str], err: str,
-               exp: str, kernel_sha: str) -> None:
+    def _inside(self, t: dict[str, str], cell: ex.Cell) -> int:
+        """Runs inside one timing so that it lasts at least the profile's minimum for the cell's clock,
+        from a run's per-run real time (taken as at least 10 us)."""
+        least = self.profile.min_run_for(cell.clock)
+        return max(1, math.ceil(least / max(float(t["real_us"]) / 1e6, 1e-5)))
+
+    def _sink(self, cell: ex.Cell, check: bool) -> str:
+        return "hash" if check or cell.experiment == "E2" else cell.sink
+
+    def _why(self, t: dict[str, str], err: str, exp: Expected) -> str:
+        """Why a run is not a good one ("" if it is): its status, then its output against ``exp``."""
+        if err:
+            return err
         status = int(t.get("status", "-1"))
-        ok = status == 0 and t.get("out_fnv") == exp
-        error = err or ("" if ok else f"output hash {t.get('out_fnv')} != expected {exp}")
+        if status != 0:
+            return f"status {status}"
+        sink = t.get("sink", "hash")
+        if sink == "hash" and t.get("out_fnv") != exp.fnv:
+            return f"output hash {t.get('out_fnv')} != expected {exp.fnv}"
+        if sink in ("hash", "pipe", "file") and t.get("out_bytes") != str(exp.nbytes):
+            return f"output bytes {t.get('out_bytes')} != expected {exp.nbytes}"
+        return ""
+
+    def _store(self, cell: ex.Cell, rep: int, warmup: bool, runs_inside: int, t: dict[str, str], err: str,
+               exp: Expected, kernel_sha: str, check: bool = False) -> bool:
+        status = int(t.get("status", "-1"))
+        error = self._why(t, err, exp)
+        if not error and t.get("sink", "hash") != self._sink(cell, check):
+            error = f"timeit used sink {t.get('sink')}, not {self._sink(cell, check)}"
+        ok = not error
         tool = "pipemap" if cell.experiment == "E2" else "busybox" if cell.method == "busybox" else cell.tool
         self.store.append(Run(
             cell, rep, warmup, runs_inside,
             float(t["real_us"]) if ok else None, float(t["user_us"]) if ok else None,
-            float(t["sys_us"]) if ok else None, status, ok, error, int(t.get("out_bytes", "0")),
-            t.get("out_fnv", ""), exp, self.tools.hashes[tool], self.input_hashes.get(cell.size, ""), kernel_sha,
-            self.profile.name, self.session_id, _now(), _now()))
+            float(t["sys_us"]) if ok else None, status, ok, error,
+            int(t["out_bytes"]) if "out_bytes" in t else None,
+            t.get("out_fnv", ""), exp.fnv, self.tools.sha256(cell.layout, tool), self.input_hashes.get(cell.size, ""),
+            kernel_sha, self.profile.name, self.session_id, _now(), _now()))
+        return ok
 
-    def record_failed(self, cell: ex.Cell, error: str, kernel_sha: str) -> None:
-        for i in range(self.profile.runs_per_cell):
-            self.store.append(Run(cell, i, i <= self.profile.warmup, 0, None, None, None, None, False, error, None,
-                                  "", "", "", self.input_hashes.get(cell.size, ""), kernel_sha, self.profile.name,
+    def record_failed(self, cell: ex.Cell, error: str, kernel_sha: str, first: int = CHECK_REP) -> None:
+        """The rows of a failed cell (never a figure), from rep ``first`` on: ``first`` 0 when its
+        check row is stored already. The same (rep, warmup) pairs as a measured cell."""
+        p = self.profile
+        rows = [(CHECK_REP, True), (0, True), *((i + 1, True) for i in range(p.warmup)),
+                *((i + 1, False) for i in range(p.reps))]
+        for rep, warm in rows[0 if first == CHECK_REP else 1:]:
+            self.store.append(Run(cell, rep, warm, 0, None, None, None, None, False, error, None,
+                                  "", "", "", self.input_hashes.get(cell.size, ""), kernel_sha, p.name,
                                   self.session_id, _now(), _now()))
 
 
@@ -307,6 +399,8 @@ def store_mismatch(path: Path, profile: str, kernel_shas: set[str]) -> str | Non
         return None
     store = RawStore(path)
     try:
+        if store.legacy:
+            return "it is a store of the previous design (no work, sink and layout columns)"
         profiles, kernels = store.values("profile"), store.values("kernel_sha256")
     finally:
         store.close()

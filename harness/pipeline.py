@@ -49,6 +49,9 @@ class BenchOptions:
     kernels: list[str] | None = None
     clocks: list[str] | None = None
     resume: bool | None = None
+    works: list[str] | None = None
+    sinks: list[str] | None = None
+    layouts: list[str] | None = None
     on_plan: Callable[[int], None] | None = None
     on_cell: Callable[[object], None] | None = None
 
@@ -143,7 +146,8 @@ def bench(settings: Settings, bo: BenchOptions, opts: Options, say: Say) -> Path
     from harness import image, stats
 
     profile, on_plan, on_cell = bo.profile, bo.on_plan, bo.on_cell
-    cells = ex.cells(profile, bo.experiments, bo.tools, bo.kernels, bo.clocks)  # bad names fail here, before any work
+    cells = ex.cells(profile, bo.experiments, bo.tools, bo.kernels, bo.clocks, bo.works, bo.sinks,
+                     bo.layouts)  # bad names fail here, before any work
     prof = ex.PROFILES[profile]
     t0 = time.monotonic()
     kernels_built = {k: build_kernel(settings, k, opts, say) for k in sorted({c.kernel for c in cells})}
@@ -151,6 +155,7 @@ def bench(settings: Settings, bo: BenchOptions, opts: Options, say: Say) -> Path
     tl = b.build_tools(settings, say, img.busybox)
     data, hashes = b.make_inputs(settings, tl, ex.inputs(profile))
     store = b.open_store(settings, bo.resume, say, profile, {kb.sha256 for kb in kernels_built.values()})
+    store.record_layouts(tl.layout_info)
     from harness import provenance
 
     record = provenance.collect(settings, prof, cells, kernels_built, img, tl, hashes, data)

@@ -18,7 +18,7 @@ from harness.experiments import Cell
 COLUMNS = """
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     cell TEXT NOT NULL, experiment TEXT, kernel TEXT, clock TEXT, tool TEXT, method TEXT, writer TEXT,
-    size INTEGER, chunk INTEGER,
+    size INTEGER, chunk INTEGER, work TEXT, sink TEXT, layout TEXT,
     rep INTEGER, warmup INTEGER, runs_inside INTEGER,
     real_us REAL, user_us REAL, sys_us REAL,
     status INTEGER, ok INTEGER, error TEXT,
@@ -60,6 +60,16 @@ class RawStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute(f"CREATE TABLE IF NOT EXISTS runs ({COLUMNS})")
+        have = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
+        self.legacy = "layout" not in have  # the previous design's store: no work, sink, layout
+
+    def record_layouts(self, buildinfo: dict[str, str]) -> None:
+        """The guest tools' layouts of this store (table ``layouts``: layout, cflags, buildinfo), so
+        that a row's ``layout`` names its flags in the store itself; a rebuilt layout replaces its row."""
+        self.db.execute("CREATE TABLE IF NOT EXISTS layouts (layout TEXT PRIMARY KEY, cflags TEXT, buildinfo TEXT)")
+        for layout, info in buildinfo.items():
+            cflags = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("cflags:")), "")
+            self.db.execute("INSERT OR REPLACE INTO layouts VALUES (?, ?, ?)", (layout, cflags, info))
 
     def close(self) -> None:
         self.db.close()

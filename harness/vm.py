@@ -221,7 +221,7 @@ class MachineSpec:
     memory_mb: int = MEMORY_MB
     append: str = "root=/dev/hda"
     port: int | None = None  # host port forwarded to guest port 22; None: a free one
-    data_disk: Path | None = None  # raw image attached read-only as /dev/hdb: bulk data in
+    data_disk: Path | None = None  # raw image attached as /dev/hdb with snapshot=on (host file untouched): bulk data in
 
 
 def check_rootfs(path: Path) -> None:

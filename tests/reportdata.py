@@ -80,7 +80,8 @@ def make_results(out: Path, *, partial: Iterable[str] = (), missing: Iterable[st
     for cell in cells:
         if cell.key in missing or (exps is not None and cell.experiment not in exps):
             continue
-        rows = [run(cell, 0, True, times(cell, 2, mmap_factor, pipe_factor, scale))]
+        rows = [run(cell, -1, True, times(cell, 2, mmap_factor, pipe_factor, scale)),  # the check run
+                run(cell, 0, True, times(cell, 2, mmap_factor, pipe_factor, scale))]
         rows += [run(cell, i + 1, True, times(cell, 2, mmap_factor, pipe_factor, scale)) for i in range(p.warmup)]
         rows += [run(cell, i + 1, False, times(cell, i + 1, mmap_factor, pipe_factor, scale)) for i in range(p.reps)]
         for r in rows[:2] if cell.key in partial else rows:

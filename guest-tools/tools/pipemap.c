@@ -1,8 +1,22 @@
 /*
  * pipemap -- a writer and a reader over one pipe, each with its own method.
- *   pipemap [--writer=read|mmap] [--reader=read|mmap] BYTES CHUNK
+ *   pipemap [--writer=read|mmap] [--reader=read|mmap] [--work=none|touch|verify] BYTES CHUNK
  * (--writer=read means write(); the spelling keeps one vocabulary of methods.)
- * The byte at stream position p is pattern(p).  The parent makes the pipe,
+ * The work level says what each side does with the bytes besides moving them
+ * (the transport is the same in all three: the kernel's cost is what is measured):
+ *   none    lmbench bw_pipe's contract: the write() writer sends one buffer filled
+ *           once before the loop, the read() reader does not touch what it reads; a
+ *           mapped writer stores one byte per page of each step, a mapped reader
+ *           loads one byte per page (volatile), so every page is really provided
+ *           and mapped.  Only the total byte count is checked.
+ *   touch   the writer fills each chunk with 32-bit stores (fill32), the reader sums
+ *           every 32-bit word (sum32, unrolled by 8) and checks the sum against what
+ *           the fill implies (expect32): one pass of memset-like work per side.  One
+ *           fill and one sum function for both methods (the read method calls them
+ *           on its private buffer, the mmap method on the mapping).
+ *   verify  (the default, the previous design) the byte at stream position p is
+ *           pattern(p): computed by the writer, checked byte by byte by the reader.
+ * The parent makes the pipe,
  * forks the writer and the reader and waits for both (so the rusage of
  * pipemap includes both sides).
  *   writer read: pattern into a private CHUNK buffer, write() of it.
@@ -11,9 +25,10 @@
  *   reader read: read() of up to CHUNK bytes into a private buffer, checked there.
  *   reader mmap: a PROT_READ mapping of the read end; per step XMMAP_WAITDATA
  *                for CHUNK more bytes, checked in place, XMMAP_CONSUME.
- * The reader checks every byte and the total.  Output, one line:
- *   pipemap bytes=N chunk=C writer=M reader=M ok
- *   pipemap bytes=N chunk=C writer=M reader=M MISMATCH at POS
+ * The reader checks the total (and, by work level, the sum or every byte).  Output,
+ * one line on stdout:
+ *   pipemap bytes=N chunk=C writer=M reader=M work=W ok
+ *   pipemap bytes=N chunk=C writer=M reader=M work=W MISMATCH at POS
  * Exit: 0 ok; 1 mismatch (or short stream, or a side failed); 2 usage or a
  * method that cannot be used (no extended mmap).
  *
@@ -33,6 +48,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +68,12 @@
 
 static unsigned long nbytes, chunk;
 static int wmeth, rmeth;	/* 0 read/write, 1 mmap */
+enum { W_NONE, W_TOUCH, W_VERIFY };
+static int work = W_VERIFY;
+static const char *const WORKS[] = { "none", "touch", "verify" };
+
+#define TBYTE 0x5aU		/* touch and none: every byte the writer stores */
+#define TWORD 0x5a5a5a5aUL
 
 /*
  * --counters: every read(), write() and ioctl() below is counted in the
@@ -85,6 +107,101 @@ static unsigned long check(const unsigned char *b, unsigned long pos, unsigned l
 	return n;
 }
 
+/*
+ * touch: fill32 stores TWORD over n bytes (bytes up to the first 4-aligned
+ * address and after the last whole word are stored one by one: a mapped step
+ * need not start aligned); sum32 adds every aligned 32-bit word (8 per
+ * iteration) and every stray byte; expect32 is the sum that fill32's bytes give
+ * for the same split of the same range.
+ */
+static void fill32(unsigned char *b, unsigned long n)
+{
+	uint32_t *w;
+	unsigned long i = 0, nw;
+	while (i < n && ((uintptr_t) (b + i) & 3))
+		b[i++] = TBYTE;
+	w = (uint32_t *) (void *) (b + i);
+	nw = (n - i) / 4;
+	for (; nw; nw--)
+		*w++ = (uint32_t) TWORD;
+	for (i = (unsigned long) ((unsigned char *) w - b); i < n; i++)
+		b[i] = TBYTE;
+}
+
+static unsigned long head_bytes(const unsigned char *b, unsigned long n)
+{
+	unsigned long h = (4 - ((uintptr_t) b & 3)) & 3;
+	return h < n ? h : n;
+}
+
+static uint32_t sum32(const unsigned char *b, unsigned long n)
+{
+	uint32_t s = 0;
+	const uint32_t *w;
+	unsigned long i, h = head_bytes(b, n), nw = (n - h) / 4;
+	for (i = 0; i < h; i++)
+		s += b[i];
+	w = (const uint32_t *) (const void *) (b + h);
+	for (; nw >= 8; nw -= 8, w += 8)
+		s += w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + w[6] + w[7];
+	for (; nw; nw--)
+		s += *w++;
+	for (i = (unsigned long) ((const unsigned char *) w - b); i < n; i++)
+		s += b[i];
+	return s;
+}
+
+static uint32_t expect32(const unsigned char *b, unsigned long n)
+{
+	unsigned long h = head_bytes(b, n), nw = (n - h) / 4;
+	return (uint32_t) (nw * TWORD + (n - h - nw * 4 + h) * TBYTE);
+}
+
+/* none, mapped ends: one store (one load) in every page that [b, b+n) touches */
+static void store_pages(unsigned char *b, unsigned long n)
+{
+	unsigned long i = 0;
+	while (i < n) {
+		*(volatile unsigned char *) (b + i) = (unsigned char) TBYTE;
+		i += PAGE - ((uintptr_t) (b + i) & (PAGE - 1));
+	}
+}
+
+static void load_pages(const unsigned char *b, unsigned long n)
+{
+	unsigned long i = 0;
+	while (i < n) {
+		(void) *(const volatile unsigned char *) (b + i);
+		i += PAGE - ((uintptr_t) (b + i) & (PAGE - 1));
+	}
+}
+
+/* the writer's work on a step of n bytes at stream position pos, in place at b */
+static void produce(unsigned char *b, unsigned long pos, unsigned long n)
+{
+	if (work == W_VERIFY)
+		fill(b, pos, n);
+	else if (work == W_TOUCH)
+		fill32(b, n);
+	else if (wmeth == 1)
+		store_pages(b, n);
+	/* none, write(): the buffer was filled once, before the loop */
+}
+
+/* the reader's work on n bytes at stream position pos, in place at b: index of
+ * the first wrong byte (verify), 0 for a wrong sum (touch), or n when all is well */
+static unsigned long consume(const unsigned char *b, unsigned long pos, unsigned long n)
+{
+	if (work == W_VERIFY)
+		return check(b, pos, n);
+	if (work == W_TOUCH)
+		return sum32(b, n) == expect32(b, n) ? n : 0;
+	if (rmeth == 1)
+		load_pages(b, n);
+	/* none, read(): what was read is not touched */
+	return n;
+}
+
 static void fail2(const char *who, const char *what)
 {
 	fprintf(stderr, "pipemap: %s: %s: %s\n", who, what, strerror(errno));
@@ -109,9 +226,11 @@ static int writer(int fd)
 		unsigned char *b = malloc(chunk);
 		if (!b)
 			return 2;
+		if (work == W_NONE)
+			fill32(b, chunk);	/* prepared once: bw_pipe's contract */
 		while (pos < nbytes) {
 			unsigned long n = nbytes - pos < chunk ? nbytes - pos : chunk, done = 0;
-			fill(b, pos, n);
+			produce(b, pos, n);
 			while (done < n) {
 				ssize_t r = write(fd, b + done, n - done);
 				if (r < 0) {
@@ -150,7 +269,7 @@ static int writer(int fd)
 					fail2("writer", "XMMAP_WAITSPACE");
 				t = pos + n;
 			}
-			fill((unsigned char *) m + (pos - mapoff), pos - xp.wpos, n);
+			produce((unsigned char *) m + (pos - mapoff), pos - xp.wpos, n);
 			while (ioctl(fd, XMMAP_COMMIT, n) < 0)
 				if (errno != EINTR)
 					fail2("writer", "XMMAP_COMMIT");
@@ -179,7 +298,7 @@ static int reader(int fd)
 			}
 			if (r == 0)
 				break;
-			bad = check(b, pos, (unsigned long) r);
+			bad = consume(b, pos, (unsigned long) r);
 			if (bad < (unsigned long) r) {
 				pos += bad;
 				goto mismatch;
@@ -215,7 +334,7 @@ static int reader(int fd)
 				n = chunk;
 			if (n == 0)
 				break;	/* EOF with nothing left */
-			bad = check((unsigned char *) m + (spos - mapoff), pos, n);
+			bad = consume((unsigned char *) m + (spos - mapoff), pos, n);
 			if (bad < n) {
 				pos += bad;
 				goto mismatch;
@@ -229,12 +348,12 @@ static int reader(int fd)
 	}
 	if (pos != nbytes)
 		goto mismatch;
-	printf("pipemap bytes=%lu chunk=%lu writer=%s reader=%s ok\n", nbytes, chunk, W, R);
+	printf("pipemap bytes=%lu chunk=%lu writer=%s reader=%s work=%s ok\n", nbytes, chunk, W, R, WORKS[work]);
 	fflush(stdout);
 	return 0;
 mismatch:
-	printf("pipemap bytes=%lu chunk=%lu writer=%s reader=%s MISMATCH at %lu\n", nbytes, chunk, W, R,
-	       pos);
+	printf("pipemap bytes=%lu chunk=%lu writer=%s reader=%s work=%s MISMATCH at %lu\n", nbytes, chunk, W,
+	       R, WORKS[work], pos);
 	fflush(stdout);
 	return 1;
 }
@@ -246,6 +365,16 @@ static int meth(const char *s)
 	if (strcmp(s, "mmap") == 0)
 		return 1;
 	fprintf(stderr, "pipemap: invalid method '%s' (read or mmap)\n", s);
+	exit(2);
+}
+
+static int work_level(const char *s)
+{
+	int k;
+	for (k = 0; k < 3; k++)
+		if (strcmp(s, WORKS[k]) == 0)
+			return k;
+	fprintf(stderr, "pipemap: invalid work level '%s' (none, touch or verify)\n", s);
 	exit(2);
 }
 
@@ -367,11 +496,14 @@ int main(int argc, char **argv)
 			wmeth = meth(argv[i] + 9);
 		else if (strncmp(argv[i], "--reader=", 9) == 0)
 			rmeth = meth(argv[i] + 9);
+		else if (strncmp(argv[i], "--work=", 7) == 0)
+			work = work_level(argv[i] + 7);
 		else
 			break;
 	}
 	if (argc - i != 2) {
-		fprintf(stderr, "usage: pipemap [--counters] [--writer=read|mmap] [--reader=read|mmap] BYTES CHUNK\n");
+		fprintf(stderr, "usage: pipemap [--counters] [--writer=read|mmap] [--reader=read|mmap] "
+			"[--work=none|touch|verify] BYTES CHUNK\n");
 		return 2;
 	}
 	nbytes = num(argv[i]);

@@ -1,9 +1,16 @@
 /*
  * timeit -- run a program (optionally fed by a producer) and time it from inside.
- *   timeit [-n K] [-i INFILE] [-o OUTFILE] [-P PRODUCER [ARG...] --] -- PROG [ARG...]
- * PROG's standard output is a pipe that timeit drains with read() (64 KiB) and
- * hashes (FNV-1a 64 over all bytes, and the count); -o also saves the bytes of
- * the first run.  PROG's stdin: INFILE (-i, reopened per run), or a pipe from
+ *   timeit [-n K] [-s SINK] [-f SINKFILE] [-i INFILE] [-o OUTFILE] [-P PRODUCER [ARG...] --] -- PROG [ARG...]
+ * PROG's standard output is the sink (-s):
+ *   hash  (default) a pipe that timeit drains with read() (64 KiB) and hashes
+ *         (FNV-1a 64 over all bytes, and the count); -o also saves the bytes of
+ *         the first run.  The hash runs inside the timed interval: use it to
+ *         check the output, not to time a tool.
+ *   null  /dev/null opened for writing: no pipe, nothing read back.
+ *   file  SINKFILE (default /tmp/pipemap-sink), created or truncated per run in
+ *         PROG's child before exec; out_bytes is its size after the run.
+ *   pipe  a pipe that timeit drains with read() of 64 KiB without looking at the
+ *         bytes (out_bytes adds up read()'s return values).  PROG's stdin: INFILE (-i, reopened per run), or a pipe from
  * PRODUCER (-P, whose stdout it is; PRODUCER's stdin is INFILE or inherited),
  * else timeit's own.  stderr is inherited.  Real time: gettimeofday() before the
  * first fork and after the last wait (the whole pipeline, K runs).  User and
@@ -11,10 +18,12 @@
  * PROG's own waited-for children, not the producer's).  With -n K the runs are
  * repeated inside one timing and per-run averages are reported.  Prints one line
  * to its stdout:
- *   TIME real_us=R user_us=U sys_us=S status=X out_bytes=B out_fnv=HHHHHHHHHHHHHHHH reps=K
- * (with -P followed by " producer_status=Y").
+ *   TIME real_us=R user_us=U sys_us=S status=X sink=S out_bytes=B out_fnv=HHHHHHHHHHHHHHHH reps=K
+ * (out_fnv only with sink hash, out_bytes not with sink null; with -P followed
+ * by " producer_status=Y").
  * status: PROG's exit status, 128+N if killed by signal N; the first run that
- * was not 0 (or that differed in output from the first run: status=255).
+ * was not 0 (or that differed in output from the first run, by hash and count,
+ * or by count alone for sinks pipe and file: status=255).
  * Exit: 0 if every run of PROG (and of the producer) exited 0 with the same
  * output, 1 otherwise, 2 usage or a failure of timeit itself.
  */
@@ -29,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -76,10 +86,29 @@ static void set_stdin(const char *infile)
 	}
 }
 
+enum { S_HASH, S_NULL, S_FILE, S_PIPE };
+static const char *const SINKS[] = { "hash", "null", "file", "pipe" };
+
+/* PROG's stdout for sinks null and file, opened in PROG's child (so per run) */
+static void set_stdout(int sink, const char *sinkfile)
+{
+	int fd = sink == S_NULL ? open("/dev/null", O_WRONLY)
+	    : open(sinkfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "timeit: %s: %s\n", sink == S_NULL ? "/dev/null" : sinkfile, strerror(errno));
+		_exit(127);
+	}
+	if (fd != 1) {
+		dup2(fd, 1);
+		close(fd);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int i = 1, k, reps = 1, status = 0, pstatus = 0, differ = 0;
-	const char *infile = 0, *outfile = 0;
+	const char *infile = 0, *outfile = 0, *sinkfile = "/tmp/pipemap-sink";
+	int sink = S_HASH, piped;
 	char **prod = 0, **prog;
 	static char buf[65536];
 	unsigned long long first_bytes = 0, first_fnv = 0;
@@ -94,6 +123,17 @@ int main(int argc, char **argv)
 				fprintf(stderr, "timeit: -n needs a count >= 1\n");
 				return 2;
 			}
+			i += 2;
+		} else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
+			for (sink = 0; sink < 4 && strcmp(argv[i + 1], SINKS[sink]) != 0; sink++)
+				;
+			if (sink == 4) {
+				fprintf(stderr, "timeit: unknown sink '%s' (hash, null, file or pipe)\n", argv[i + 1]);
+				return 2;
+			}
+			i += 2;
+		} else if (strcmp(argv[i], "-f") == 0 && i + 1 < argc) {
+			sinkfile = argv[i + 1];
 			i += 2;
 		} else if (strcmp(argv[i], "-i") == 0 && i + 1 < argc) {
 			infile = argv[i + 1];
@@ -115,8 +155,8 @@ int main(int argc, char **argv)
 			i++;
 			break;
 		} else {
-			fprintf(stderr, "usage: timeit [-n K] [-i INFILE] [-o OUTFILE] "
-				"[-P PRODUCER [ARG...] --] -- PROG [ARG...]\n");
+			fprintf(stderr, "usage: timeit [-n K] [-s hash|null|file|pipe] [-f SINKFILE] [-i INFILE] "
+				"[-o OUTFILE] [-P PRODUCER [ARG...] --] -- PROG [ARG...]\n");
 			return 2;
 		}
 	}
@@ -125,6 +165,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	prog = argv + i;
+	piped = sink == S_HASH || sink == S_PIPE;
+	if (outfile && sink != S_HASH) {
+		fprintf(stderr, "timeit: -o needs sink hash\n");
+		return 2;
+	}
 	if (outfile) {
 		outfd = open(outfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (outfd < 0)
@@ -140,7 +185,7 @@ int main(int argc, char **argv)
 		unsigned long long bytes = 0, h = 0xcbf29ce484222325ULL;
 		struct rusage ru;
 		ssize_t r;
-		if (pipe(out) < 0)
+		if (piped && pipe(out) < 0)
 			die("pipe");
 		if (prod) {
 			if (pipe(pp) < 0)
@@ -155,8 +200,10 @@ int main(int argc, char **argv)
 				dup2(pp[1], 1);
 				close(pp[0]);
 				close(pp[1]);
-				close(out[0]);
-				close(out[1]);
+				if (piped) {
+					close(out[0]);
+					close(out[1]);
+				}
 				if (outfd >= 0)
 					close(outfd);
 				exec_or_die(prod);
@@ -173,9 +220,12 @@ int main(int argc, char **argv)
 				close(pp[1]);
 			} else if (infile)
 				set_stdin(infile);
-			dup2(out[1], 1);
-			close(out[0]);
-			close(out[1]);
+			if (piped) {
+				dup2(out[1], 1);
+				close(out[0]);
+				close(out[1]);
+			} else
+				set_stdout(sink, sinkfile);
 			if (outfd >= 0)
 				close(outfd);
 			exec_or_die(prog);
@@ -184,8 +234,9 @@ int main(int argc, char **argv)
 			close(pp[0]);
 			close(pp[1]);
 		}
-		close(out[1]);
-		for (;;) {
+		if (piped)
+			close(out[1]);
+		for (; piped;) {
 			ssize_t j;
 			r = read(out[0], buf, sizeof(buf));
 			if (r < 0) {
@@ -195,11 +246,13 @@ int main(int argc, char **argv)
 			}
 			if (r == 0)
 				break;
+			bytes += (unsigned long long) r;
+			if (sink == S_PIPE)
+				continue;
 			for (j = 0; j < r; j++) {
 				h ^= (unsigned char) buf[j];
 				h *= 0x100000001b3ULL;
 			}
-			bytes += (unsigned long long) r;
 			if (k == 0 && outfd >= 0) {
 				const char *p = buf;
 				ssize_t left = r;
@@ -215,7 +268,8 @@ int main(int argc, char **argv)
 				}
 			}
 		}
-		close(out[0]);
+		if (piped)
+			close(out[0]);
 		while (wait4(pid, &st, 0, &ru) < 0)
 			if (errno != EINTR)
 				die("wait4");
@@ -231,6 +285,12 @@ int main(int argc, char **argv)
 			if (pstatus == 0 && ps != 0)
 				pstatus = decode(ps);
 		}
+		if (sink == S_FILE) {
+			struct stat sb;
+			if (stat(sinkfile, &sb) < 0)
+				die(sinkfile);
+			bytes = (unsigned long long) sb.st_size;
+		}
 		if (k == 0) {
 			first_bytes = bytes;
 			first_fnv = h;
@@ -243,8 +303,13 @@ int main(int argc, char **argv)
 		close(outfd);
 	if (differ && status == 0)
 		status = 255;
-	printf("TIME real_us=%lld user_us=%lld sys_us=%lld status=%d out_bytes=%llu out_fnv=%016llx reps=%d",
-	       (tv_us(&t1) - tv_us(&t0)) / reps, user / reps, sys / reps, status, first_bytes, first_fnv, reps);
+	printf("TIME real_us=%lld user_us=%lld sys_us=%lld status=%d sink=%s", (tv_us(&t1) - tv_us(&t0)) / reps,
+	       user / reps, sys / reps, status, SINKS[sink]);
+	if (sink != S_NULL)
+		printf(" out_bytes=%llu", first_bytes);
+	if (sink == S_HASH)
+		printf(" out_fnv=%016llx", first_fnv);
+	printf(" reps=%d", reps);
 	if (prod)
 		printf(" producer_status=%d", pstatus);
 	printf("\n");

@@ -30,6 +30,11 @@ class PlanCell:
     cell: ex.Cell
     stored: int  # rows in the store (calibration, warm-ups and repetitions)
     expected: int
+    stored_key: str = ""  # the key as the store writes it (a previous design's has 8 fields); "" = cell.key
+
+    @property
+    def key(self) -> str:
+        return self.stored_key or self.cell.key
 
     @property
     def status(self) -> str:
@@ -117,8 +122,8 @@ def load(results: Path) -> Results:
         keys |= {str(k) for k in plan_rec["cells"]}
     elif profile in ex.PROFILES:
         keys |= {c.key for c in ex.cells(str(profile))}
-    plan = tuple(sorted((PlanCell(parse_key(k), int(counts.get(k, 0)), expected) for k in keys),
+    plan = tuple(sorted((PlanCell(parse_key(k), int(counts.get(k, 0)), expected, k) for k in keys),
                         key=lambda p: p.cell))
-    complete = {p.cell.key for p in plan if p.status == COMPLETE}
+    complete = {p.key for p in plan if p.status == COMPLETE}
     runs = df[df["cell"].isin(complete)].reset_index(drop=True)
     return Results(runs, prov, str(profile) if profile else None, expected, source, plan, int(len(df)))

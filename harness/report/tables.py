@@ -102,9 +102,8 @@ def cell_rows(results: Results, st: Stats, marker: Marker) -> tuple[list[dict[st
     csv_rows, html_rows = [], []
     for p in results.plan:
         c = p.cell
-        r = by_key.get(c.key, {})
-        base: dict[str, Any] = {"work": "", "sink": "", "layout": "", **c.record(), "cell": c.key, "status": p.label,
-                                "stored_runs": p.stored,
+        r = by_key.get(p.key, {})
+        base: dict[str, Any] = {**c.record(), "cell": p.key, "status": p.label, "stored_runs": p.stored,
                                 "expected_runs": p.expected}
         csv = {col: base.get(col, r.get(col)) for col in CSV_COLUMNS}
         csv_rows.append(csv)
@@ -112,7 +111,7 @@ def cell_rows(results: Results, st: Stats, marker: Marker) -> tuple[list[dict[st
                                 else "", "n": r.get("n", ""), "failed": r.get("failed", ""),
                                 "runs_inside": r.get("runs_inside", ""), "complete": p.status == "complete"}
         for m in stats.METRICS:
-            html[m] = marker.value(_interval(r, m, "cell"), cmp.cell_key(c.key, m), True) if r else Value("–")
+            html[m] = marker.value(_interval(r, m, "cell"), cmp.cell_key(p.key, m), True) if r else Value("–")
         html_rows.append(html)
     return csv_rows, html_rows
 

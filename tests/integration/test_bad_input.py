@@ -47,3 +47,20 @@ def test_patch_that_does_not_apply_stops_the_kernel_build(real: Settings, opts: 
                                           r"hunk #1 \(at line 1\) of Makefile rejected"):
         kernel.build(lab, "vanilla", linux, tc, say=lambda m: None)
     assert list((lab.build / "kernel").iterdir()) == []
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--work", "fast"], "error: unknown work level 'fast'; valid: none, touch"),
+    (["--sink", "hash"], "error: unknown sink 'hash'; valid: null, file, pipe"),
+    (["--layout", "O3"], "error: unknown layout 'O3'; valid: O2, O2-align"),
+])
+def test_bench_refuses_unknown_work_sink_layout_before_any_work(tmp_path: Path, argv: list[str],
+                                                                message: str) -> None:
+    import os
+    import subprocess
+
+    build = tmp_path / "build"
+    r = subprocess.run([str(REPO / "inv"), "bench", *argv], env={**os.environ, "PIPEMAP_BUILD": str(build)},
+                       cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and r.stderr.strip().splitlines() == [message]
+    assert not (build / "bench").exists()  # nothing built, nothing half-written

@@ -39,11 +39,11 @@ TINY = ex.Profile("tiny", (1 << 20,), (1 << 20,), (4096,), (1 << 20,), reps=2, w
 
 def test_wrong_output_is_stored_as_failed_never_as_a_timing(real: Settings, prepared: tuple, tmp_path: Path) -> None:
     runner, store = runner_for(real, tmp_path, prepared, TINY)
-    cell = ex.Cell("E1", "xmmap", "tcg", "wc", "mmap", "", 1 << 20, 0)
-    runner.expected[cell.key] = "0" * 16  # as if the tool had printed something else
+    cell = ex.Cell("E1", "xmmap", "tcg", "wc", "mmap", "", 1 << 20, 0, "", "null", "O2")
+    runner.expected[cell.key] = bench.Expected("0" * 16, 0)  # as if the tool had printed something else
     runner.run_group("xmmap", "tcg", prepared[4], [cell])
     rows = store.db.execute("SELECT ok, real_us, error FROM runs").fetchall()
-    assert len(rows) == 1 + TINY.warmup + TINY.reps
+    assert len(rows) == TINY.runs_per_cell
     assert all(ok == 0 and real is None and "output hash" in err for ok, real, err in rows)
 
 
@@ -52,11 +52,11 @@ def test_hanging_cell_is_retried_once_then_failed_and_the_rest_goes_on(real: Set
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bench, "RUN_TIMEOUT", 3)
     runner, store = runner_for(real, tmp_path, prepared, TINY)
-    slow = ex.Cell("E2", "xmmap", "tcg", "pipemap", "read", "read", 1 << 30, 512)  # minutes: "hangs"
-    quick = ex.Cell("E1", "xmmap", "tcg", "cat", "read", "", 1 << 20, 0)
+    slow = ex.Cell("E2", "xmmap", "tcg", "pipemap", "read", "read", 1 << 30, 512, "none", "", "O2")  # minutes: "hangs"
+    quick = ex.Cell("E1", "xmmap", "tcg", "cat", "read", "", 1 << 20, 0, "", "null", "O2")
     runner.run_group("xmmap", "tcg", prepared[4], [slow, quick])
     by_cell = dict(store.db.execute("SELECT cell, SUM(ok) FROM runs GROUP BY cell").fetchall())
-    assert by_cell[slow.key] == 0 and by_cell[quick.key] == 1 + TINY.warmup + TINY.reps
+    assert by_cell[slow.key] == 0 and by_cell[quick.key] == TINY.runs_per_cell
     errors = store.db.execute("SELECT DISTINCT error FROM runs WHERE cell = ?", (slow.key,)).fetchall()
     assert any("timed out" in e for (e,) in errors)
 

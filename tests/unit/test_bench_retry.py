@@ -21,7 +21,8 @@ from harness import experiments as ex
 from harness.errors import BootError, GuestError, InfraError
 from harness.settings import Settings, UserConfig
 
-CELLS = [ex.Cell("E2", "xmmap", "icount", "pipemap", "read", "read", 1 << 20, c) for c in (4096, 65536)]
+CELLS = [ex.Cell("E2", "xmmap", "icount", "pipemap", "read", "read", 1 << 20, c, "none", "", "O2")
+         for c in (4096, 65536)]
 
 
 class FakeStore:

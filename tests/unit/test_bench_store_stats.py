@@ -19,8 +19,8 @@ def run_of(cell: ex.Cell, rep: int, real: float, warmup: bool = False, ok: bool 
                0 if ok else 1, ok, "" if ok else "boom", 10, "f", "f", "t", "i", "k", "quick", "s", "a", "b")
 
 
-READ = ex.Cell("E1", "xmmap", "tcg", "cat", "read", "", 1 << 20, 0)
-MMAP = ex.Cell("E1", "xmmap", "tcg", "cat", "mmap", "", 1 << 20, 0)
+READ = ex.Cell("E1", "xmmap", "tcg", "cat", "read", "", 1 << 20, 0, "", "null", "O2")
+MMAP = ex.Cell("E1", "xmmap", "tcg", "cat", "mmap", "", 1 << 20, 0, "", "null", "O2")
 
 
 def test_unknown_names_list_the_valid_ones() -> None:
@@ -32,8 +32,9 @@ def test_unknown_names_list_the_valid_ones() -> None:
         ex.cells("quick", experiments=["E4"])
 
 
-def test_vanilla_runs_only_read_variants() -> None:
-    cells = ex.cells("quick")
+@pytest.mark.parametrize("profile", ["full"])  # quick has no busybox cells
+def test_vanilla_runs_only_read_variants(profile: str) -> None:
+    cells = ex.cells(profile)
     assert {c.method for c in cells if c.kernel == "vanilla"} == {"read", "busybox"}
     assert {c.writer for c in cells if c.kernel == "vanilla" and c.experiment == "E2"} == {"read"}
     assert {c.method for c in cells if c.kernel == "xmmap"} == {"read", "mmap", "busybox"}

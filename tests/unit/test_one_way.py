@@ -129,9 +129,9 @@ def test_expected_output_raises_when_host_tool_crashes(tmp_path: Path) -> None:
     tool.write_text("#!/bin/sh\nkill -SEGV $$\n")
     tool.chmod(0o755)
     (tmp_path / "in-100").write_bytes(b"x" * 100)
-    tools = bench.Tools(tmp_path / "host", tmp_path, {}, "", tmp_path / "busybox")
-    cells = [ex.Cell("E1", "vanilla", "icount", "wc", "read", "", 100, 0),
-             ex.Cell("E3", "vanilla", "icount", "wc", "read", "", 100, 0)]
+    tools = bench.Tools(tmp_path / "host", {"O2": tmp_path}, {}, "", {}, tmp_path / "busybox")
+    cells = [ex.Cell("E1", "vanilla", "icount", "wc", "read", "", 100, 0, "", "null", "O2"),
+             ex.Cell("E3", "vanilla", "icount", "wc", "read", "", 100, 0, "", "null", "O2")]
     for cell in cells[:2]:
         (tmp_path / f"in-{cell.size}").write_bytes(b"x\n" * 10)
         with pytest.raises(CommandFailed):

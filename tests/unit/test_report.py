@@ -12,13 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness import experiments as ex
 from harness import stats
 from harness.rawstore import RawStore
 from harness.report import ReportError, render
 from harness.report import claims as cl
 from harness.report import compare as cmp
 from harness.report.data import load
-from tests.reportdata import make_results, some_cells
+from tests.reportdata import PROFILE, make_results, some_cells
 
 R, N, INC = cl.REPRODUCED, cl.NOT_REPRODUCED, cl.INCONCLUSIVE
 
@@ -178,13 +179,13 @@ def test_half_written_store_marks_missing_cells_and_shows_the_banner(tmp_path: P
     out = render(res, tmp_path / "out")
     assert out.missing_cells == 5
     html = out.html.read_text()
-    assert 'id="missing-banner"' in html and "5 of 80 planned cells are missing" in html
-    assert html.count("partial 2/5") == 2
+    assert 'id="missing-banner"' in html and f"5 of {len(ex.cells(PROFILE))} planned cells are missing" in html
+    assert html.count("partial 2/6") == 2
     rows = list(csv.DictReader(out.csv.open()))
     status = {r["cell"]: r["status"] for r in rows}
-    assert all(status[k] == "partial 2/5" for k in partial)
+    assert all(status[k] == "partial 2/6" for k in partial)
     assert all(status[k] == "missing" for k in missing)
-    assert sum(1 for s in status.values() if s == "complete") == 75
+    assert sum(1 for s in status.values() if s == "complete") == len(ex.cells(PROFILE)) - 5
     summary = json.loads(out.summary.read_text())
     assert summary["plan"]["missing_cells"] == 5
     assert {r["cell"] for r in summary["cell_table"]}.isdisjoint(partial + missing)  # figures: complete cells only
@@ -201,7 +202,7 @@ def test_cells_csv_rows_are_the_cell_table_rows(tmp_path: Path) -> None:
     rows = list(csv.DictReader(out.csv.open()))
     html = out.html.read_text()
     table = html[html.index('id="cell-table"'):]
-    assert table.count("<tr") - 1 == len(rows) == 80  # minus the header row
+    assert table.count("<tr") - 1 == len(rows) == len(ex.cells(PROFILE))  # minus the header row
     cells = stats.cell_table(load(res).runs).set_index("cell")
     for r in rows:
         if r["status"] != "complete":

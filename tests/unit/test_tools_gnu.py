@@ -243,7 +243,39 @@ def test_pipemap_read_read(bins: Path) -> None:
     for n, c in [(0, 512), (1, 1), (100000, 512), (1 << 20, 65536), (3000001, 4093)]:
         out, err, rc = run([str(bins / "pipemap"), "--writer=read", "--reader=read", str(n), str(c)])
         assert rc == 0, err
-        assert out == f"pipemap bytes={n} chunk={c} writer=read reader=read ok\n".encode()
+        assert out == f"pipemap bytes={n} chunk={c} writer=read reader=read work=verify ok\n".encode()
+
+
+@pytest.mark.parametrize("work", ["none", "touch", "verify"])
+def test_pipemap_work_levels_on_the_hosts_pipe(bins: Path, work: str) -> None:
+    """Every work level moves every byte (the reader checks the total, and the sum at touch)."""
+    for n, c in [(0, 512), (1, 1), (100000, 512), (1 << 20, 65536), (3000001, 4093)]:
+        out, err, rc = run([str(bins / "pipemap"), f"--work={work}", str(n), str(c)])
+        assert rc == 0, err
+        assert out == f"pipemap bytes={n} chunk={c} writer=read reader=read work={work} ok\n".encode()
+
+
+def test_second_layout_builds_other_binaries_of_the_same_programs(bins: Path, data: Path, tmp_path: Path) -> None:
+    """O2-align moves code (alignment, link order), never what a tool prints; an unknown layout
+    is refused listing the valid ones."""
+    alt = tmp_path / "O2-align"
+    subprocess.run(["sh", str(TOOLS / "build.sh"), "host", str(alt), "O2-align"], check=True, capture_output=True)
+    assert "layout: O2-align" in (alt / "BUILDINFO").read_text()
+    for t in ("cat", "wc", "grep", "pipemap"):
+        assert (alt / t).read_bytes() != (bins / t).read_bytes(), t
+    f = str(data / "a.txt")
+    for argv in (["cat", "--method=mmap", f], ["wc", f], ["grep", "-F", "a", f]):
+        assert run([str(alt / argv[0]), *argv[1:]])[:1] == run([str(bins / argv[0]), *argv[1:]])[:1]
+    for work in ("none", "touch", "verify"):
+        out, err, rc = run([str(alt / "pipemap"), f"--work={work}", "300000", "4096"])
+        assert rc == 0 and out.endswith(f"work={work} ok\n".encode()), err
+    bad = subprocess.run(["sh", str(TOOLS / "build.sh"), "host", str(tmp_path / "x"), "O3"], capture_output=True)
+    assert bad.returncode == 2 and b"unknown layout 'O3' (valid: O2 O2-align)" in bad.stderr
+
+
+def test_pipemap_unknown_work_level_lists_the_valid_ones(bins: Path) -> None:
+    out, err, rc = run([str(bins / "pipemap"), "--work=fast", "100", "10"])
+    assert rc == 2 and out == b"" and b"invalid work level 'fast' (none, touch or verify)" in err
 
 
 def test_pipemap_mmap_without_xmmap_exit_2(bins: Path) -> None:
@@ -253,8 +285,8 @@ def test_pipemap_mmap_without_xmmap_exit_2(bins: Path) -> None:
 
 
 TIME_RE = re.compile(
-    rb"^TIME real_us=(\d+) user_us=(\d+) sys_us=(\d+) status=(\d+) out_bytes=(\d+) out_fnv=([0-9a-f]{16}) "
-    rb"reps=(\d+)( producer_status=\d+)?\n$"
+    rb"^TIME real_us=(\d+) user_us=(\d+) sys_us=(\d+) status=(\d+) sink=hash out_bytes=(\d+) "
+    rb"out_fnv=([0-9a-f]{16}) reps=(\d+)( producer_status=\d+)?\n$"
 )
 
 
@@ -310,6 +342,34 @@ def test_timeit(bins: Path, data: Path, tmp_path: Path) -> None:
     assert rc == 1 and m and int(m[4]) == 1 and int(m[5]) == 0
 
 
+@pytest.mark.parametrize("sink", ["null", "file", "pipe"])
+def test_timeit_sinks(bins: Path, data: Path, tmp_path: Path, sink: str) -> None:
+    """null: no pipe and no count; file: the output lands in the file (its size is out_bytes);
+    pipe: drained and counted, never hashed. A producer works with every sink."""
+    src = (data / "a.txt").read_bytes()
+    sinkfile = tmp_path / "sink"
+    out, err, rc = run([str(bins / "timeit"), "-n", "2", "-s", sink, "-f", str(sinkfile), "-i",
+                        str(data / "a.txt"), "--", str(bins / "cat"), "--method=read"])
+    assert rc == 0, err
+    fields = dict(kv.split("=", 1) for kv in out.decode().split()[1:])
+    assert fields["sink"] == sink and fields["status"] == "0" and fields["reps"] == "2"
+    assert "out_fnv" not in fields
+    assert ("out_bytes" in fields) is (sink != "null")
+    if sink != "null":
+        assert int(fields["out_bytes"]) == len(src)
+    if sink == "file":
+        assert sinkfile.read_bytes() == src  # truncated per run: one copy, not two
+    assert out.startswith(b"TIME real_us=") and out.endswith(b" reps=2\n")
+    out, err, rc = run([str(bins / "timeit"), "-s", sink, "-f", str(sinkfile), "-P", str(bins / "gendata"), "3",
+                        "20000", "--", "--", str(bins / "wc"), "--method=read"])
+    assert rc == 0 and out.rstrip().endswith(b" producer_status=0"), err
+
+
+def test_timeit_unknown_sink_lists_the_valid_ones(bins: Path) -> None:
+    out, err, rc = run([str(bins / "timeit"), "-s", "disk", "--", "true"])
+    assert rc == 2 and out == b"" and b"unknown sink 'disk' (hash, null, file or pipe)" in err
+
+
 # Property: random small inputs, our wc, grep -F and cat equal GNU (both methods).
 ALPHABET = st.sampled_from(list(b"ab \n\t\x00\x01\x80xyZ.*"))
 
@@ -342,11 +402,11 @@ def test_expected_output_of_a_pipe_cell_is_the_pipe_output(bins: Path, tmp_path:
 
     f = tmp_path / "in-10000000"
     f.write_bytes(b"a\n" * 5_000_000)  # 10,000,000 bytes: an 8-digit byte count
-    tools = bench.Tools(host=bins, guest=bins, hashes={}, buildinfo="", busybox=bins / "none")
-    cell = ex.Cell("E3", "xmmap", "tcg", "wc", "read", "", 10_000_000, 0)
+    tools = bench.Tools(host=bins, guest={"O2": bins}, hashes={}, buildinfo="", layout_info={}, busybox=bins / "none")
+    cell = ex.Cell("E3", "xmmap", "tcg", "wc", "read", "", 10_000_000, 0, "", "null", "O2")
     piped = subprocess.run(f"cat {f} | {bins / 'wc'} --method=read", shell=True, capture_output=True, env=ENV,
                            check=True).stdout
     from_file = subprocess.run([bins / "wc", "--method=read"], stdin=f.open("rb"), capture_output=True, env=ENV,
                                check=True).stdout
     assert piped != from_file  # the formatting difference is real (GNU wc does the same)
-    assert bench.expected_output(tools, cell, tmp_path) == bench.fnv1a64(piped)
+    assert bench.expected_output(tools, cell, tmp_path) == bench.Expected(bench.fnv1a64(piped), len(piped))
