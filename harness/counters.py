@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness import experiments as ex
+from harness import rawstore
 from harness.errors import GuestError, HarnessError
 
 if TYPE_CHECKING:  # bench imports this module; the hook passes its Runner in
@@ -286,15 +287,21 @@ def cell_figures(db: Path, cell_key: str) -> dict[str, float]:
     whole-page copies per page that the methods imply (``copies_per_page``).
     """
     cell = ex.Cell.from_key(cell_key)
-    store = CounterStore(db)
+    if not db.is_file():
+        raise HarnessError(f"no raw store {db}")
+    con = rawstore.read_only(db)  # the report reads published stores: never change them
     try:
-        counts = store.latest().get(cell_key)
-        reals = [r for (r,) in store.db.execute(
+        if not rawstore.has_table(con, "counters"):
+            raise HarnessError(f"raw store {db} has no counter runs")
+        got = con.execute("SELECT counts FROM counters WHERE cell = ? AND ok = 1 ORDER BY id DESC LIMIT 1",
+                          (cell_key,)).fetchone()
+        counts = json.loads(got[0]) if got else None
+        reals = [r for (r,) in con.execute(
             "SELECT real_us FROM runs WHERE cell = ? AND warmup = 0 AND ok = 1 ORDER BY real_us", (cell_key,))]
     except sqlite3.OperationalError as e:  # no runs table: a store without timings
         raise HarnessError(f"raw store {db} has no timings: {e}") from e
     finally:
-        store.close()
+        con.close()
     if counts is None:
         raise HarnessError(f"no good counter run of {cell_key} in {db}")
     real = None

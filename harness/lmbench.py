@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from harness import atomic, hashing, proc
+from harness import atomic, hashing, proc, rawstore
 from harness.errors import ConfigError, GuestError, HarnessError
 from harness.settings import Settings
 
@@ -265,23 +265,24 @@ class Store:
         self.db.execute(f"INSERT INTO lmbench ({cols}) VALUES ({', '.join('?' for _ in d)})", tuple(d.values()))
 
     def rows(self) -> list[Row]:
-        names = [f for f in Row.__dataclass_fields__]
-        cur = self.db.execute(f"SELECT {', '.join(names)} FROM lmbench ORDER BY id")
-        return [Row(**{**dict(zip(names, r, strict=True)), "ok": bool(r[names.index("ok")])}) for r in cur]
+        return _rows(self.db)
+
+
+def _rows(db: sqlite3.Connection) -> list[Row]:
+    names = [f for f in Row.__dataclass_fields__]
+    cur = db.execute(f"SELECT {', '.join(names)} FROM lmbench ORDER BY id")
+    return [Row(**{**dict(zip(names, r, strict=True)), "ok": bool(r[names.index("ok")])}) for r in cur]
 
 
 def read_rows(path: Path) -> list[Row]:
     """The lmbench rows of a raw store file (none when the file or the table is absent)."""
     if not path.exists():
         return []
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = rawstore.read_only(path)
     try:
-        if not db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='lmbench'").fetchone():
-            return []
+        return _rows(db) if rawstore.has_table(db, "lmbench") else []
     finally:
         db.close()
-    with Store(path) as s:
-        return s.rows()
 
 
 def make_row(v: Variant, kernel: str, clock: str, status: int | None, output: str, binary_sha256: str,

@@ -108,3 +108,13 @@ class RawStore:
 
     def clear(self) -> None:
         self.db.execute("DELETE FROM runs")
+
+
+def read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot change the file: the report reads published stores (a normal
+    connection's ``journal_mode=WAL`` or ``CREATE TABLE`` would rewrite a committed reference)."""
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
+def has_table(con: sqlite3.Connection, name: str) -> bool:
+    return con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None

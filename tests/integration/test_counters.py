@@ -50,7 +50,7 @@ def _bench(real: Settings, opts: Options, tmp: Path, variant: str, cells: list[e
 
 
 def _cell(kernel: str, method: str, chunk: int) -> ex.Cell:
-    return ex.Cell("E2", kernel, "icount", "pipemap", method, method, SIZE, chunk)
+    return ex.Cell("E2", kernel, "icount", "pipemap", method, method, SIZE, chunk, "none", "", "O2")
 
 
 def test_counters_on_xmmap_under_icount(real: Settings, opts: Options, qemu: str, tmp_path: Path) -> None:

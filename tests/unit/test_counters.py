@@ -23,7 +23,7 @@ SIDES = "w_read=0 w_write=256 w_ioctl=0 r_read=257 r_write=0 r_ioctl=0"
 XLINE = "COUNTERS xstats=1 proc=1 ctxt=600 w_read=0 w_write=0 w_ioctl=513 r_read=0 r_write=0 r_ioctl=514 " + " ".join(
     f"{k}={i}" for i, k in enumerate(counters.XMMAP_KEYS))
 VLINE = f"COUNTERS xstats=0 proc=1 ctxt=512 {SIDES}"
-CELL = ex.Cell("E2", "xmmap", "icount", "pipemap", "mmap", "mmap", 1 << 22, 65536)
+CELL = ex.Cell("E2", "xmmap", "icount", "pipemap", "mmap", "mmap", 1 << 22, 65536, "none", "", "O2")
 
 
 def test_parse_an_xmmap_line_among_other_stderr() -> None:
@@ -96,8 +96,8 @@ def test_breakdown_costs_events_and_keeps_the_remainder() -> None:
 
 def test_command_is_the_timed_pipemap_line_plus_counters() -> None:
     cmd = counters.command(CELL, bench.command(CELL, 7))
-    assert cmd == f"{bench.GUEST_DIR}/pipemap --counters --writer=mmap --reader=mmap {1 << 22} 65536"
-    e1 = ex.Cell("E1", "xmmap", "icount", "cat", "read", "", 1 << 20, 0)
+    assert cmd == f"{bench.GUEST_DIR}/O2/pipemap --counters --writer=mmap --reader=mmap --work=none {1 << 22} 65536"
+    e1 = ex.Cell("E1", "xmmap", "icount", "cat", "read", "", 1 << 20, 0, "", "null", "O2")
     with pytest.raises(HarnessError, match="no pipemap command"):
         counters.command(e1, bench.command(e1, 1))
 
@@ -127,7 +127,7 @@ def test_store_shares_the_raw_file_and_cell_figures_use_the_median(tmp_path: Pat
     assert fig["instructions"] == 2000.0 * 1000 / 1024  # median of the timed good runs
     assert fig["faults_write"] == c["faults_write"] / 1024
     assert fig["copies"] == 0.0
-    tcg = ex.Cell("E2", "xmmap", "tcg", "pipemap", "mmap", "mmap", 1 << 22, 65536)
+    tcg = ex.Cell("E2", "xmmap", "tcg", "pipemap", "mmap", "mmap", 1 << 22, 65536, "none", "", "O2")
     with pytest.raises(HarnessError, match="no good counter run"):
         counters.cell_figures(db, tcg.key)
 

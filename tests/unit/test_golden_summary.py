@@ -16,7 +16,12 @@ REFERENCE = Path(__file__).resolve().parents[2] / "reports" / "previous-design"
 
 
 def test_reference_summary_is_reproduced(tmp_path: Path) -> None:
+    import hashlib
+
+    before = hashlib.sha256((REFERENCE / "raw.sqlite").read_bytes()).hexdigest()
     out = render(REFERENCE, tmp_path)
+    after = hashlib.sha256((REFERENCE / "raw.sqlite").read_bytes()).hexdigest()
+    assert before == after, "rendering changed the published raw store (the report must open it read-only)"
     got = out.summary.read_bytes()
     want = (REFERENCE / "summary.json").read_bytes()
     if got != want:
