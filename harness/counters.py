@@ -273,7 +273,7 @@ def after_cell(runner: Runner, m: vm.Machine, ch: Channel, cell: ex.Cell, kernel
         runner.say(f"bench: {cell.key}: counter run failed ({e}); stored as failed")
     store = CounterStore(runner.store.path)
     try:
-        store.append(CounterRun(cell, not error, error, counts, line, runner.tools.hashes.get("pipemap", ""),
+        store.append(CounterRun(cell, not error, error, counts, line, runner.tools.sha256(cell.layout, "pipemap"),
                                 kernel_sha, runner.session_id, _now()))
     finally:
         store.close()
