@@ -87,7 +87,7 @@ READING_MEANING = {
             "buffer, so cat --method=mmap never touches the file's pages: its timing holds the mapping and the "
             "system calls but no fault and no copy of the data. For C1 and C3 this favours cat's mmap variant "
             "beyond what any consumer of the output would see; wc and grep read every byte either way.",
-    "file": "sink file: the output is written to a file on the guest's ext2 root (truncated per run): the copy into "
+    "file": "sink file: the output is written to a file on the data disk's ext2 (truncated per run): the copy into "
             "the buffer cache is inside the timing, as for a program whose output is kept.",
     "pipe": "sink pipe: the output goes through a pipe that the timer drains with read() of 64 KiB and counts "
             "without looking at the bytes: a consumer that costs a copy and nothing per byte.",

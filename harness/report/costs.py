@@ -38,6 +38,7 @@ class CostRow:
     instructions: float  # per 4 KiB page
     counts: dict[str, float]  # events per page
     parts: dict[str, float]  # instructions per page per event, and "other"
+    raw: dict[str, float]  # events per page of every event, costed or not (a cost below resolution)
 
     def share(self, event: str) -> float:
         return self.parts.get(event, 0.0) / self.instructions if self.instructions else 0.0
@@ -73,5 +74,5 @@ def rows(db: Path, cells: pd.DataFrame, costs_by_kernel: dict[str, dict[str, flo
         parts = counters.breakdown({k: fig[k] for k in cost}, cost, fig["instructions"])
         out.append(CostRow(str(r["kernel"]), f"writer={r['writer']},reader={r['method']}", str(r.get("work", "")),
                            int(r["chunk"]), str(r.get("layout", "")), fig["instructions"],
-                           {k: fig[k] for k in cost}, parts))
+                           {k: fig[k] for k in cost}, parts, {k: fig[k] for k in EVENTS if k in fig}))
     return out

@@ -31,6 +31,7 @@ CITATION = ('L. McVoy and C. Staelin, "lmbench: Portable tools for performance a
 ICOUNT_NS_PER_INSN = 1.0  # ICOUNT_SHIFT = 0: one instruction per ns of guest time
 PAGE = 4096
 MB = 1e6  # lmbench's MB (lib_timing.c: #define MB (1000*1000.0)), in our figures and the paper's
+PAGEFAULT_RESOLVED_US = 10.0  # lat_pagefault's whole microseconds are a usable figure from here on
 AGREE = 0.10  # bw_pipe and pipemap read/read at work none, 64 KiB chunks: within 10 %
 
 
@@ -158,8 +159,9 @@ class EventCosts:
         out = ["4 KiB copy and zero fill from bw_mem bcopy / bzero over 4 MiB; QEMU's icount counts each "
                "iteration of a rep-prefixed instruction, so a zero fill costs about as much as a copy"]
         if self.page_fault_below is not None:
-            out.append(f"lat_pagefault prints whole microseconds: it printed 0, so a fault costs below "
-                       f"{self.page_fault_below:.0f} instructions here")
+            out.append(f"lat_pagefault prints whole microseconds, too coarse here: a fault costs below "
+                       f"{self.page_fault_below:.0f} instructions on {self.kernel}, so faults are not costed "
+                       "and stay in \"other\"")
         return out
 
 
@@ -178,9 +180,13 @@ def event_costs(rows: Iterable[Row]) -> list[EventCosts]:
         if clock != "icount":
             continue
         pf = m.get("pagefault")
+        # lat_pagefault prints whole microseconds: below 10 us (10,000 instructions) its figure is
+        # off by up to half of itself, so it is kept as a bound, never used as a unit cost
+        resolved = pf is not None and pf >= PAGEFAULT_RESOLVED_US
         out.append(EventCosts(kernel, _us_to_insns(m.get("null_syscall")), _us_to_insns(m.get("ctx2")),
                               _bw_to_insns(m.get("bcopy")), _bw_to_insns(m.get("bzero")),
-                              _us_to_insns(pf) if pf else None, _us_to_insns(1.0) if pf == 0 else None))
+                              _us_to_insns(pf) if resolved else None,
+                              _us_to_insns(pf + 1.0) if pf is not None and not resolved else None))
     return out
 
 
@@ -219,7 +225,10 @@ def consistency(rows: Iterable[Row], pipemap: dict[tuple[str, str], tuple[int, f
         ratio = pm / bw
         agree = abs(ratio - 1) <= tolerance
         note = f"pipemap/bw_pipe {ratio:.3f} ({'within' if agree else 'outside'} {tolerance:.0%})"
-        if not agree:
+        if not agree and pm > bw:
+            note += (": pipemap moves its stream faster than bw_pipe's loop, which a fixed cost per run cannot "
+                     "explain; not explained by this lab's measurements")
+        elif not agree:
             # what the difference is, measured: pipemap's run minus the time bw_pipe's rate gives the
             # same bytes. pipemap starts and reaps its writer and reader in every run (two forks, exits,
             # waits, the first touch of each buffer) and moves one stream; bw_pipe times a steady 10 MB loop.
