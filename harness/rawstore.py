@@ -113,7 +113,11 @@ class RawStore:
 def read_only(path: Path) -> sqlite3.Connection:
     """A connection that cannot change the file: the report reads published stores (a normal
     connection's ``journal_mode=WAL`` or ``CREATE TABLE`` would rewrite a committed reference)."""
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    # Without a -wal file beside it the whole store is in the main file: open it immutable, so
+    # that SQLite creates no -wal/-shm files either (a read-only WAL reader cannot remove them
+    # again, and an archive or a git tree would then hold them).
+    wal = Path(f"{path}-wal")
+    return sqlite3.connect(f"file:{path}?mode=ro{'' if wal.exists() else '&immutable=1'}", uri=True)
 
 
 def has_table(con: sqlite3.Connection, name: str) -> bool:

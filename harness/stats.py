@@ -10,7 +10,6 @@ ratio is the geometric mean of its cells' ratios, bootstrapped the same way.
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +28,13 @@ PAIR_COLS = ["experiment", "kernel", "clock", "tool", "size", "chunk", "work", "
 
 
 def load(db: Path) -> pd.DataFrame:
-    with sqlite3.connect(db) as con:
+    from harness.rawstore import read_only
+
+    con = read_only(db)
+    try:
         df = pd.read_sql_query("SELECT * FROM runs", con)
+    finally:
+        con.close()
     fill_reading(df)
     df["cpu_us"] = df["user_us"] + df["sys_us"]
     return df
