@@ -2,7 +2,8 @@
 store into the published summary.json, byte for byte.
 
 A change to the statistics (or to how the summary is written) that moves a published
-figure fails here; regenerating reports/previous-design/ must then be a deliberate commit.
+figure fails here; regenerating reports/reference/ or reports/previous-design/ must then be a
+deliberate commit.
 """
 
 from __future__ import annotations
@@ -10,24 +11,32 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
+import pytest
+
 from harness.report.render import render
 
-REFERENCE = Path(__file__).resolve().parents[2] / "reports" / "previous-design"
+REPORTS = Path(__file__).resolve().parents[2] / "reports"
+REFERENCE = REPORTS / "previous-design"
 
 
-def test_reference_summary_is_reproduced(tmp_path: Path) -> None:
+@pytest.mark.parametrize("published", ["previous-design", "reference"])
+def test_published_summary_is_reproduced(tmp_path: Path, published: str) -> None:
+    _reproduces(REPORTS / published, tmp_path)
+
+
+def _reproduces(published: Path, tmp_path: Path) -> None:
     import hashlib
 
-    before = hashlib.sha256((REFERENCE / "raw.sqlite").read_bytes()).hexdigest()
-    out = render(REFERENCE, tmp_path)
-    after = hashlib.sha256((REFERENCE / "raw.sqlite").read_bytes()).hexdigest()
+    before = hashlib.sha256((published / "raw.sqlite").read_bytes()).hexdigest()
+    out = render(published, tmp_path)
+    after = hashlib.sha256((published / "raw.sqlite").read_bytes()).hexdigest()
     assert before == after, "rendering changed the published raw store (the report must open it read-only)"
     got = out.summary.read_bytes()
-    want = (REFERENCE / "summary.json").read_bytes()
+    want = (published / "summary.json").read_bytes()
     if got != want:
         diff = "".join(list(difflib.unified_diff(want.decode().splitlines(True), got.decode().splitlines(True),
                                                  "reference/summary.json", "today"))[:80])
-        raise AssertionError(f"re-summarising reports/previous-design/raw.sqlite moved the published summary:\n{diff}")
+        raise AssertionError(f"re-summarising {published}/raw.sqlite moved the published summary:\n{diff}")
 
 
 def test_previous_design_record_matches_its_summary() -> None:
