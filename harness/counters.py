@@ -190,11 +190,7 @@ class CounterStore:
     """The ``counters`` table in the raw store's SQLite file, one row per counter run."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute(SCHEMA)
+        self.db = rawstore.writable(path, SCHEMA)
 
     def close(self) -> None:
         self.db.close()

@@ -243,11 +243,7 @@ class Store:
     """The ``lmbench`` table of the raw store file (one SQLite file for every kind of row)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute(TABLE)
+        self.db = rawstore.writable(path, TABLE)
 
     def close(self) -> None:
         self.db.close()

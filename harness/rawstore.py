@@ -54,12 +54,8 @@ class Run:
 
 class RawStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute(f"CREATE TABLE IF NOT EXISTS runs ({COLUMNS})")
+        self.db = writable(path, f"CREATE TABLE IF NOT EXISTS runs ({COLUMNS})")
         have = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
         self.legacy = "layout" not in have  # the previous design's store: no work, sink, layout
 
@@ -108,6 +104,20 @@ class RawStore:
 
     def clear(self) -> None:
         self.db.execute("DELETE FROM runs")
+
+
+def writable(path: Path, schema: str) -> sqlite3.Connection:
+    """The raw store file opened for appending rows of one table (``schema`` creates it if absent).
+
+    Every kind of row (runs, counters, lmbench) lives in this one file; each commit is on disk
+    before the next run (WAL, ``synchronous=FULL``), so a kill -9 loses at most the row in flight.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute(schema)
+    return db
 
 
 def read_only(path: Path) -> sqlite3.Connection:
