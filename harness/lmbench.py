@@ -32,10 +32,15 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness import atomic, hashing, proc, rawstore
 from harness.errors import ConfigError, GuestError, HarnessError
 from harness.settings import Settings
+
+if TYPE_CHECKING:  # imported where used: these modules import the pipeline that imports this one
+    from harness import pipeline, session
+    from harness.guest import Channel
 
 Say = Callable[[str], None]
 
@@ -310,11 +315,8 @@ def data_disk(settings: Settings) -> tuple[Path, str]:
     return img, hashing.sha256_file(f)
 
 
-def prepare(ch: object, lb: LmbenchBuild, file_sha256: str) -> None:
+def prepare(ch: Channel, lb: LmbenchBuild, file_sha256: str) -> None:
     """Push the binaries (hash-checked), mount the data disk, check and cache the file."""
-    from harness.guest import Channel
-
-    assert isinstance(ch, Channel)
     mnt = str(Path(GUEST_FILE).parent)
     ch.check(f"mkdir -p {GUEST_DIR} {mnt} && mount -t ext2 -o ro /dev/hdb {mnt}")
     if ch.guest_sha256(GUEST_FILE) != file_sha256:
@@ -326,23 +328,18 @@ def prepare(ch: object, lb: LmbenchBuild, file_sha256: str) -> None:
     ch.check(f"cat {GUEST_FILE} > /dev/null && cat {GUEST_FILE} > /dev/null", timeout=120)
 
 
-def run_one(ch: object, v: Variant, env: str = "") -> tuple[int | None, str, float]:
+def run_one(ch: Channel, v: Variant, env: str = "") -> tuple[int | None, str, float]:
     """Run one benchmark; lmbench prints on stderr: both streams are kept, stderr first."""
-    from harness.guest import Channel
-
-    assert isinstance(ch, Channel)
     t0 = time.monotonic()
     r = ch.run(f"cd /tmp && {env} {GUEST_DIR}/{v.benchmark} {v.arguments}".rstrip(), timeout=RUN_TIMEOUT)
     text = r.stderr.decode("utf-8", "replace") + r.stdout.decode("utf-8", "replace")
     return r.status, text, time.monotonic() - t0
 
 
-def run_machine(settings: Settings, lb: LmbenchBuild, kernel: str, clock: str, guest: object, store: Store,
-                session_id: str, profile: str, say: Say, data: tuple[Path, str]) -> list[Row]:
+def run_machine(settings: Settings, lb: LmbenchBuild, kernel: str, clock: str, guest: session.GuestImage,
+                store: Store, session_id: str, profile: str, say: Say, data: tuple[Path, str]) -> list[Row]:
     """One machine for (kernel, clock): push, then every variant of the profile, each stored as it ends."""
     from harness import session
-
-    assert isinstance(guest, session.GuestImage)
     kernel_sha = hashing.sha256_file(guest.kernel)
     rows: list[Row] = []
     with session.machine(settings, guest, clock=clock, name=f"lmbench-{kernel}-{clock}",
@@ -395,7 +392,7 @@ def done_rows(rows: list[Row], lb: LmbenchBuild, kernel: str, clock: str, kernel
     return None
 
 
-def stage(settings: Settings, opts: object, say: Say, kernels: list[str] | None = None,
+def stage(settings: Settings, opts: pipeline.Options, say: Say, kernels: list[str] | None = None,
           clocks: list[str] | None = None, profile: str = "full", resume: bool = False) -> StageResult:
     """``./inv lmbench`` and the replicate stage: fetch, build, run on each kernel and clock, store.
 
@@ -403,8 +400,6 @@ def stage(settings: Settings, opts: object, say: Say, kernels: list[str] | None 
     are already stored, so an interrupted replicate does not measure them again.
     """
     from harness import image, pipeline, sources
-
-    assert isinstance(opts, pipeline.Options)
     check_names(kernels, clocks)
     variants(profile)
     t0 = time.monotonic()
