@@ -77,6 +77,9 @@ def make_results(out: Path, *, partial: Iterable[str] = (), missing: Iterable[st
     exps = set(only) if only is not None else None
     store = RawStore(out / "raw.sqlite")
     p = ex.PROFILES[PROFILE]
+    unknown = sorted((partial | missing) - {c.key for c in cells})
+    if unknown:  # a stale key would silently test nothing
+        raise ValueError(f"not cells of the {PROFILE} plan: {', '.join(unknown)}")
     for cell in cells:
         if cell.key in missing or (exps is not None and cell.experiment not in exps):
             continue

@@ -68,7 +68,7 @@ def test_console_check_passes_a_clean_page(tmp_path: Path) -> None:
 
 def _results(kind: str, tmp: Path) -> Path:
     if kind == "synthetic":
-        return make_results(tmp / "results", partial=["E1/xmmap/tcg/cat/mmap/-/4194304/0"])
+        return make_results(tmp / "results", partial=["E1/xmmap/tcg/cat/mmap/-/4194304/0/-/null/O2"])
     if not (REFERENCE / "raw.sqlite").exists():
         pytest.skip(f"no reference results at {REFERENCE} (raw.sqlite) yet")
     return REFERENCE
