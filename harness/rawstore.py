@@ -106,14 +106,15 @@ class RawStore:
         self.db.execute("DELETE FROM runs")
 
 
-def writable(path: Path, schema: str) -> sqlite3.Connection:
+def writable(path: Path, schema: str, threads: bool = False) -> sqlite3.Connection:
     """The raw store file opened for appending rows of one table (``schema`` creates it if absent).
 
     Every kind of row (runs, counters, lmbench) lives in this one file; each commit is on disk
     before the next run (WAL, ``synchronous=FULL``), so a kill -9 loses at most the row in flight.
+    ``threads``: the connection may be used from several threads; the caller serialises its use.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, isolation_level=None)
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=not threads)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute(schema)
