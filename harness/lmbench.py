@@ -12,7 +12,8 @@ path trades against copies.
   results of modified benchmarks. The one adaptation is a stub <rpc/rpc.h> on the include
   path (guest-tools/lmbench/include). Skipped when its inputs' hash is unchanged.
 - Run: one machine per (kernel, clock), the TCG ones alone, the icount ones side by side
-  (one per host core: icount figures count instructions and do not depend on host load); the binaries pushed over SFTP and checked by hash;
+  (one per host core: icount figures count instructions and do not depend on host load);
+  the binaries pushed over SFTP and checked by hash;
   a data disk (/dev/hdb, ext2, read-only; the root file system has 4 MiB) holds one 4 MiB
   file of zeros, read twice before the benchmarks, so that the file benchmarks reread a
   cached file (2.0 keeps it in the page cache: the guest has 32 MiB).
