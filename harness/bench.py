@@ -125,6 +125,10 @@ def make_inputs(settings: Settings, tools: Tools, sizes: list[int]) -> tuple[Pat
     """Deterministic inputs (gendata, seeded) on an ext2 data disk; returns it and the hashes."""
     d = settings.build / "bench" / "inputs"
     d.mkdir(parents=True, exist_ok=True)
+    # mke2fs -d copies the whole folder: inputs of another profile's sizes would overflow the disk
+    for old in d.iterdir():
+        if old.name not in {f"in-{s}" for s in sizes}:
+            old.unlink()
     hashes = {}
     for s in sizes:
         f = d / f"in-{s}"

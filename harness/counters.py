@@ -40,13 +40,18 @@ if TYPE_CHECKING:  # bench imports this module; the hook passes its Runner in
 PAGE = 4096
 FLAG_KEYS = ("xstats", "proc")  # 1/0: the kernel counters, /proc/stat's ctxt were available
 SIDE_KEYS = ("w_read", "w_write", "w_ioctl", "r_read", "r_write", "r_ioctl")  # counted in pipemap
-# struct xmmap_stats, in order (patches/xmmap/0004, guest-tools/include/xmmap.h)
-XMMAP_KEYS = (
+# struct xmmap_stats, in order (patches/xmmap/0004 and 0005, guest-tools/include/xmmap.h)
+XMMAP_KEYS_0004 = (
     "mmaps", "converts", "convert_copied", "pages_alloc", "pages_zeroed", "pages_spare", "pages_freed",
     "pages_released", "zaps", "pages_withdrawn", "tlb_flushes", "faults_read", "faults_write", "fault_sleeps",
     "fault_fails", "xreads", "xwrites", "xrw_sleeps", "ioc_getpos", "ioc_waitdata", "ioc_waitspace",
     "ioc_consume", "ioc_commit", "ioc_sleeps",
 )
+# since patches/xmmap/0005 (zero copy at the limit); a kernel of 0004 alone prints none of them
+XMMAP_KEYS_0005 = (
+    "ioc_consumewait", "ioc_commitwait", "pages_reused", "pages_scrubbed", "prefaulted", "uncommitted_cleared",
+)
+XMMAP_KEYS = XMMAP_KEYS_0004 + XMMAP_KEYS_0005
 # sums the per-page view adds (each a plain sum of counters present in the line)
 DERIVED = {
     "syscalls": ("w_read", "w_write", "w_ioctl", "r_read", "r_write", "r_ioctl"),
@@ -94,8 +99,10 @@ def parse(text: str) -> dict[str, int]:
     if bad_flags:
         raise GuestError(f"COUNTERS line: {bad_flags[0]} must be 0 or 1: {line[:300]!r}")
     present = [k for k in XMMAP_KEYS if k in counts]
-    if counts["xstats"] and len(present) != len(XMMAP_KEYS):
-        lack = [k for k in XMMAP_KEYS if k not in counts]
+    # a kernel prints the whole struct of its patch level: 0004's 24 counters, or 0005's 30
+    want = XMMAP_KEYS if any(k in counts for k in XMMAP_KEYS_0005) else XMMAP_KEYS_0004
+    if counts["xstats"] and len(present) != len(want):
+        lack = [k for k in want if k not in counts]
         raise GuestError(f"COUNTERS line says xstats=1 but lacks {', '.join(lack)}: {line[:300]!r}")
     if not counts["xstats"] and present:
         raise GuestError(f"COUNTERS line says xstats=0 but has {present[0]}: {line[:300]!r}")

@@ -1407,9 +1407,14 @@ static int m_stats(long a)
 	CHECK(s1.converts - s0.converts == 1, "converts", s1.converts - s0.converts);
 	CHECK(s1.pages_alloc - s0.pages_alloc >= 3, "pages_alloc", s1.pages_alloc - s0.pages_alloc);
 	CHECK(s1.pages_zeroed - s0.pages_zeroed >= 2, "pages_zeroed", s1.pages_zeroed - s0.pages_zeroed);
+	/* first lap: each writer page is allocated by its own fault; the reader's
+	 * first fault maps all three committed pages (one fault per step) */
 	CHECK(s1.faults_write - s0.faults_write == 3, "faults_write", s1.faults_write - s0.faults_write);
-	CHECK(s1.faults_read - s0.faults_read == 3, "faults_read", s1.faults_read - s0.faults_read);
-	CHECK(s1.pages_freed - s0.pages_freed == 3, "pages_freed", s1.pages_freed - s0.pages_freed);
+	CHECK(s1.faults_read - s0.faults_read == 1, "faults_read", s1.faults_read - s0.faults_read);
+	CHECK(s1.prefaulted - s0.prefaulted >= 2, "prefaulted", s1.prefaulted - s0.prefaulted);
+	/* consumed pages stay for the next lap (R-REUSE-1) */
+	CHECK(s1.pages_freed - s0.pages_freed == 0, "pages_freed", s1.pages_freed - s0.pages_freed);
+	CHECK(s1.pages_reused - s0.pages_reused == 3, "pages_reused", s1.pages_reused - s0.pages_reused);
 	CHECK(s1.tlb_flushes - s0.tlb_flushes >= 1, "tlb_flushes", s1.tlb_flushes - s0.tlb_flushes);
 	CHECK(s1.pages_withdrawn - s0.pages_withdrawn >= 3, "pages_withdrawn",
 	      s1.pages_withdrawn - s0.pages_withdrawn);
@@ -1443,6 +1448,490 @@ static int m_stats_err(long a)
 	r = stats(fds[1], &st);
 	CHECK(r == -EBADF, "XMMAP_GETSTATS on a closed descriptor", r);
 	OK("XMMAP_GETSTATS: not a pipe ENOTTY/EINVAL; bad pointer EFAULT; closed fd EBADF");
+}
+
+/* ---- zero copy at the limit (patches/xmmap/0005): reused pages, steps ---- */
+
+static void fillc(volatile unsigned char *p, int c, unsigned long n)
+{
+	unsigned long i;
+	for (i = 0; i < n; i++)
+		p[i] = (unsigned char) c;
+}
+
+/* index of the first byte of p[0..n) that is not c, or n */
+static unsigned long notc(const volatile unsigned char *p, int c, unsigned long n)
+{
+	unsigned long i;
+	for (i = 0; i < n; i++)
+		if (p[i] != (unsigned char) c)
+			return i;
+	return n;
+}
+
+/*
+ * Move n bytes from stream position from through a write mapping w and a
+ * read mapping r (both at offset 0) in steps of step bytes: store, commit,
+ * check in place, consume.  c < 0: the bytes are pat(pos), else all c.
+ * 0 ok, else 1 + the offset of the first wrong byte.
+ */
+static long pump(int rfd, int wfd, unsigned char *w, unsigned char *r, unsigned long from,
+		 unsigned long n, unsigned long step, int c)
+{
+	unsigned long pos = from, end = from + n;
+	while (pos < end) {
+		unsigned long k = end - pos < step ? end - pos : step, bad;
+		if (c < 0)
+			fill(w + pos, pos, k);
+		else
+			fillc(w + pos, c, k);
+		if (s_ioctl(wfd, XMMAP_COMMIT, k) != 0)
+			return 1 + (long) pos;
+		if (c < 0)
+			bad = cpat(r + pos, pos, k) ? k : 0;
+		else
+			bad = notc(r + pos, c, k);
+		if (bad < k)
+			return 1 + (long) (pos + bad);
+		if (s_ioctl(rfd, XMMAP_CONSUME, k) != 0)
+			return 1 + (long) pos;
+		pos += k;
+	}
+	return 0;
+}
+
+#define LAPS_BYTES (1UL << 20)	/* 16 laps of the 64 KiB window */
+
+static int m_reuse_laps(long a)
+{
+	int fds[2];
+	unsigned char *w, *r;
+	unsigned long pos = 0;
+	long e;
+	int i;
+	NEED_XMMAP();
+	s_pipe(fds);
+	w = mapw(fds[1], 0, LAPS_BYTES + XMMAP_SIZE);
+	r = mapr(fds[0], 0, LAPS_BYTES + XMMAP_SIZE);
+	CHECK(w && r, "mmap of both ends", 0);
+	/* steps of 12 KiB + 5 bytes: the page phase moves every step; write()
+	 * and read() take every third step, so reused pages see all paths */
+	for (i = 0; pos < LAPS_BYTES; i++) {
+		unsigned long k = 12 * 1024 + 5;
+		if (pos + k > LAPS_BYTES)
+			k = LAPS_BYTES - pos;
+		if (i % 3 == 2) {
+			CHECK(wpat(fds[1], pos, k) == (long) k, "write() at", pos);
+			CHECK(cpat(r + pos, pos, k), "written bytes in the read mapping at", pos);
+			CHECK(rpat(fds[0], pos, k) == (long) k, "read() at", pos);
+		} else {
+			e = pump(fds[0], fds[1], w, r, pos, k, k, -1);
+			CHECK(e == 0, "mapped step: first wrong byte at position", e - 1);
+		}
+		pos += k;
+	}
+	OK("16 laps through reused pages: every byte at its position, by mappings and by read()/write()");
+}
+
+/* committed, never stored: 0 or this stream's own byte a multiple of 64 KiB earlier */
+static int m_reuse_boundary(long a)
+{
+	int fds[2];
+	unsigned char *w, *r;
+	unsigned long base = 4 * XMMAP_SIZE + 3000, q;
+	long e;
+	NEED_XMMAP();
+	s_pipe(fds);
+	w = mapw(fds[1], 0, base + 2 * XMMAP_SIZE);
+	r = mapr(fds[0], 0, base + 2 * XMMAP_SIZE);
+	CHECK(w && r, "mmap of both ends", 0);
+	e = pump(fds[0], fds[1], w, r, 0, base, 8192, -1);
+	CHECK(e == 0, "pumping 4 laps: wrong byte at", e - 1);
+	CHECK(s_ioctl(fds[1], XMMAP_COMMIT, 60000) == 0, "commit without stores", 0);
+	for (q = base; q < base + 60000; q++) {
+		unsigned char b = r[q];
+		unsigned long k;
+		int ok = b == 0;
+		for (k = XMMAP_SIZE; !ok && k <= q; k += XMMAP_SIZE)
+			ok = b == pat(q - k);
+		CHECK(ok, "a never-stored committed byte is neither 0 nor an earlier byte of the stream, at", q);
+	}
+	OK("committed bytes never stored read as 0 or as the stream's own consumed bytes (k x 64 KiB back)");
+}
+
+/* two pipes side by side, then a fresh one: nothing crosses between pipes */
+static int m_reuse_other_pipe(long a)
+{
+	int A[2], B[2], C[2];
+	unsigned char *wa, *ra, *wb, *rb, *rc;
+	unsigned long pos, n = 4 * XMMAP_SIZE;
+	long e;
+	NEED_XMMAP();
+	s_pipe(A);
+	s_pipe(B);
+	wa = mapw(A[1], 0, n + XMMAP_SIZE);
+	ra = mapr(A[0], 0, n + XMMAP_SIZE);
+	wb = mapw(B[1], 0, n + XMMAP_SIZE);
+	rb = mapr(B[0], 0, n + XMMAP_SIZE);
+	CHECK(wa && ra && wb && rb, "mmap of four ends", 0);
+	for (pos = 0; pos < n; pos += 8192) {
+		e = pump(A[0], A[1], wa, ra, pos, 8192, 8192, 0x11);
+		CHECK(e == 0, "pipe A: wrong byte at", e - 1);
+		e = pump(B[0], B[1], wb, rb, pos, 8192, 8192, 0x22);
+		CHECK(e == 0, "pipe B: wrong byte at", e - 1);
+	}
+	CHECK(s_ioctl(A[1], XMMAP_COMMIT, 60000) == 0, "commit on A", 0);
+	CHECK(s_ioctl(B[1], XMMAP_COMMIT, 60000) == 0, "commit on B", 0);
+	for (pos = n; pos < n + 60000; pos++) {
+		CHECK(ra[pos] == 0 || ra[pos] == 0x11, "pipe A shows a byte not its own, at", pos);
+		CHECK(rb[pos] == 0 || rb[pos] == 0x22, "pipe B shows a byte not its own, at", pos);
+	}
+	/* A goes away entirely; a new pipe's pages never show its bytes */
+	unmap(wa, n + XMMAP_SIZE);
+	unmap(ra, n + XMMAP_SIZE);
+	s_close(A[0]);
+	s_close(A[1]);
+	s_pipe(C);
+	rc = mapr(C[0], 0, XMMAP_SIZE);
+	CHECK(rc != 0, "mmap of a new pipe", 0);
+	CHECK(s_ioctl(C[1], XMMAP_COMMIT, XMMAP_SIZE) == 0, "commit on the new pipe", 0);
+	CHECK(notc(rc, 0, XMMAP_SIZE) == XMMAP_SIZE, "a new pipe shows a nonzero byte at", notc(rc, 0, XMMAP_SIZE));
+	OK("pipes side by side show only their own bytes; a new pipe's pages are all 0");
+}
+
+/* a page reused for a later lap leaves the mappings of its old positions */
+static int zap_reuse_child(long a)
+{
+	int fds[2];
+	unsigned char *w, *r;
+	volatile unsigned char *old;
+	s_pipe(fds);
+	w = mapw(fds[1], 0, 3 * XMMAP_SIZE);
+	r = mapr(fds[0], 0, 3 * XMMAP_SIZE);
+	old = mapr(fds[0], 0, XMMAP_SIZE);	/* a second mapping of positions 0.. */
+	if (!w || !r || !old)
+		return 3;
+	if (pump(fds[0], fds[1], w, r, 0, XMMAP_SIZE - PAGE, XMMAP_SIZE - PAGE, -1))
+		return 4;
+	if (!cpat(old, 0, XMMAP_SIZE - PAGE))	/* present in the old mapping too */
+		return 5;
+	if (pump(fds[0], fds[1], w, r, XMMAP_SIZE - PAGE, XMMAP_SIZE, XMMAP_SIZE, -1))
+		return 6;
+	/* the page of position 0 now holds position 65536 */
+	(void) old[0];		/* must die of SIGBUS here */
+	return old[0] == pat(XMMAP_SIZE) ? 7 : 8;
+}
+
+static int m_reuse_zap(long a)
+{
+	long st;
+	NEED_XMMAP();
+	st = wait_st(spawn(zap_reuse_child, 0));
+	CHECK(!EXITED(st, 7), "an old mapping shows the next lap's bytes through the reused page", st);
+	CHECK(KILLED(st, SIGBUS), "status", st);
+	OK("a reused page leaves every mapping of its consumed positions (SIGBUS, never the next lap)");
+}
+
+/* consumed bytes of a FIFO, two laps back and in the page at rpos */
+static int fifo_fill_laps(int fd, unsigned char **wp, unsigned char **rp)
+{
+	unsigned char *w = mapw(fd, 0, 8 * XMMAP_SIZE), *r;
+	long e;
+	r = mapr(fd, 0, 8 * XMMAP_SIZE);
+	if (!w || !r)
+		return 1;
+	/* O_RDWR FIFO: PROT_WRITE maps the write end, PROT_READ the read end (R-MAP-7) */
+	e = pump(fd, fd, w, r, 0, 2 * XMMAP_SIZE, 8192, 0x5A);
+	if (e)
+		return 2;
+	fillc(w + 2 * XMMAP_SIZE, 0x5A, 100);
+	if (s_ioctl(fd, XMMAP_COMMIT, 100) || s_ioctl(fd, XMMAP_CONSUME, 50))
+		return 3;
+	*wp = w;
+	*rp = r;
+	return 0;
+}
+
+/* the later opener: rpos = 2*64K + 50, wpos = rpos + 50 */
+static int fifo_late_opener(long a)
+{
+	int fd = s_open(fifo_path, O_RDWR, 0);
+	unsigned long base = 2 * XMMAP_SIZE, rpos = base + 50, wpos = base + 100, i;
+	struct xmmap_pos p;
+	unsigned char *w;
+	if (fd < 0)
+		return 3;
+	if (getpos(fd, &p) || p.rpos != rpos || p.wpos != wpos)
+		return 4;
+	w = mapw(fd, base, XMMAP_SIZE);	/* the whole window, readable */
+	if (!w)
+		return 5;
+	for (i = 0; i < XMMAP_SIZE; i++) {
+		unsigned long q = base + i;
+		int committed = q >= rpos && q < wpos;
+		if (committed && w[i] != 0x5A)
+			return 6;
+		if (!committed && w[i] != 0)
+			return 7;	/* a consumed byte of the other client */
+	}
+	return 0;
+}
+
+static int m_fifo_reopen(long a)
+{
+	int fd;
+	long st;
+	unsigned char *w, *r;
+	NEED_XMMAP();
+	s_unlink(fifo_path);
+	CHECK(s_mknod(fifo_path, S_IFIFO | 0600, 0) == 0, "mknod", 0);
+	fd = s_open(fifo_path, O_RDWR, 0);
+	CHECK(fd >= 0, "open", fd);
+	CHECK(fifo_fill_laps(fd, &w, &r) == 0, "two laps through the FIFO", 0);
+	st = wait_st(spawn(fifo_late_opener, 0));
+	CHECK(!EXITED(st, 7), "a later opener sees consumed bytes of the first client", st);
+	CHECK(EXITED(st, 0), "later opener", st);
+	s_unlink(fifo_path);
+	OK("a FIFO opened later shows none of the bytes consumed before (only [rpos, wpos))");
+}
+
+/* after a new open, reused pages are cleared as they come round again */
+static int m_fifo_reopen_later(long a)
+{
+	int fd, fd2;
+	unsigned char *w, *r;
+	unsigned long pos = 2 * XMMAP_SIZE + 100, n;
+	long e;
+	NEED_XMMAP();
+	s_unlink(fifo_path);
+	CHECK(s_mknod(fifo_path, S_IFIFO | 0600, 0) == 0, "mknod", 0);
+	fd = s_open(fifo_path, O_RDWR, 0);
+	CHECK(fd >= 0, "open", fd);
+	CHECK(fifo_fill_laps(fd, &w, &r) == 0, "two laps through the FIFO", 0);
+	fd2 = s_open(fifo_path, O_RDONLY | O_NONBLOCK, 0);	/* a new holder */
+	CHECK(fd2 >= 0, "second open", fd2);
+	CHECK(s_ioctl(fd, XMMAP_CONSUME, 50) == 0, "consume the rest", 0);
+	e = pump(fd, fd, w, r, pos, 2 * XMMAP_SIZE, 8192, 0x5A);
+	CHECK(e == 0, "two more laps: wrong byte at", e - 1);
+	pos += 2 * XMMAP_SIZE;
+	CHECK(s_ioctl(fd, XMMAP_COMMIT, 60000) == 0, "commit without stores", 0);
+	n = notc(r + pos, 0, 60000);
+	CHECK(n == 60000, "a reused page kept a byte consumed after the new open, at", pos + n);
+	s_unlink(fifo_path);
+	OK("after a new open file, pages are cleared as they are reused: never-stored commits read 0");
+}
+
+/* a pipe reopened through /proc/self/fd is a new open file too */
+static int m_proc_reopen(long a)
+{
+	int fds[2], fd;
+	unsigned char *w, *r, *ww;
+	char path[32] = "/proc/self/fd/";
+	long e;
+	unsigned long base = 2 * XMMAP_SIZE, i;
+	NEED_XMMAP();
+	s_pipe(fds);
+	w = mapw(fds[1], 0, 4 * XMMAP_SIZE);
+	r = mapr(fds[0], 0, 4 * XMMAP_SIZE);
+	CHECK(w && r, "mmap of both ends", 0);
+	e = pump(fds[0], fds[1], w, r, 0, base, 8192, 0x77);
+	CHECK(e == 0, "two laps: wrong byte at", e - 1);
+	path[14] = (char) ('0' + fds[1] / 10);
+	path[15] = (char) ('0' + fds[1] % 10);
+	if (fds[1] < 10) {
+		path[14] = (char) ('0' + fds[1]);
+		path[15] = 0;
+	}
+	fd = s_open(path, O_WRONLY, 0);
+	CHECK(fd >= 0, "open of /proc/self/fd/N", fd);
+	ww = mapw(fd, base, XMMAP_SIZE);
+	CHECK(ww != 0, "mmap through the new open file", 0);
+	for (i = 0; i < XMMAP_SIZE; i++)
+		CHECK(ww[i] == 0, "a consumed byte is visible through the reopened pipe at", base + i);
+	OK("a pipe reopened through /proc/self/fd shows none of the bytes consumed before");
+}
+
+/* R-COMMIT-6: stores of an exited writer never become stream data */
+static int uncommitted_child(long fd)
+{
+	unsigned char *w = mapw((int) fd, 0, 3 * PAGE);
+	if (!w)
+		return 3;
+	fillc(w, 0xEE, 3 * PAGE);	/* stored, never committed */
+	return 0;
+}
+
+static int m_uncommitted_exit(long a)
+{
+	int fds[2];
+	long st;
+	unsigned char *r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	r = mapr(fds[0], 0, 3 * PAGE);
+	CHECK(r != 0, "mmap", 0);
+	st = wait_st(spawn(uncommitted_child, fds[1]));
+	CHECK(EXITED(st, 0), "child", st);
+	CHECK(s_ioctl(fds[1], XMMAP_COMMIT, 3 * PAGE) == 0, "commit without stores", 0);
+	CHECK(notc(r, 0, 3 * PAGE) == 3 * PAGE, "an exited writer's uncommitted store became stream data at",
+	      notc(r, 0, 3 * PAGE));
+	OK("uncommitted stores of a writer that exited never become stream data (they read 0)");
+}
+
+static int m_uncommitted_munmap(long a)
+{
+	int fds[2];
+	unsigned char *w, *r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	r = mapr(fds[0], 0, 3 * PAGE);
+	w = mapw(fds[1], 0, 3 * PAGE);
+	CHECK(r && w, "mmap", 0);
+	fillc(w, 0xEE, 3 * PAGE);
+	CHECK(s_munmap(w, PAGE) == 0, "munmap of the first page", 0);	/* a partial unmap */
+	CHECK(s_ioctl(fds[1], XMMAP_COMMIT, 3 * PAGE) == 0, "commit", 0);
+	CHECK(notc(r, 0, PAGE) == PAGE, "an unmapped page's uncommitted store became data at", notc(r, 0, PAGE));
+	CHECK(notc(r + PAGE, 0xEE, 2 * PAGE) == 2 * PAGE, "stores of the still mapped pages were lost at",
+	      PAGE + notc(r + PAGE, 0xEE, 2 * PAGE));
+	OK("munmap of part of a write mapping clears its uncommitted stores, the mapped rest commits");
+}
+
+/* R-STEP-1: XMMAP_CONSUMEWAIT */
+static int m_consumewait(long a)
+{
+	int fds[2];
+	struct xmmap_step s;
+	struct xmmap_pos p;
+	long r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	CHECK(mapr(fds[0], 0, PAGE) != 0, "mmap", 0);
+	wpat(fds[1], 0, 10000);
+	s.n = 0;
+	s.target = 4096;
+	r = s_ioctl(fds[0], XMMAP_CONSUMEWAIT, &s);
+	CHECK(r == 0 && s.target == 10000, "wait for data there: target := wpos", s.target);
+	nonblock(fds[0]);
+	s.n = 4096;
+	s.target = 20000;
+	r = s_ioctl(fds[0], XMMAP_CONSUMEWAIT, &s);
+	CHECK(r == -EAGAIN, "O_NONBLOCK wait", r);
+	CHECK(s.n == 0, "n := 0 once consumed", s.n);
+	CHECK(getpos(fds[0], &p) == 0 && p.rpos == 4096, "rpos after the step", p.rpos);
+	s.n = 99999;
+	r = s_ioctl(fds[0], XMMAP_CONSUMEWAIT, &s);
+	CHECK(r == -EINVAL && s.n == 99999, "consuming more than buffered: EINVAL, nothing done", r);
+	CHECK(getpos(fds[0], &p) == 0 && p.rpos == 4096, "rpos unchanged", p.rpos);
+	r = s_ioctl(fds[1], XMMAP_CONSUMEWAIT, &s);
+	CHECK(r == -EBADF, "on the write end", r);
+	r = s_ioctl(fds[0], XMMAP_CONSUMEWAIT, 16);
+	CHECK(r == -EFAULT, "bad pointer", r);
+	wpat(fds[1], 10000, PAGE + XMMAP_SIZE - 10000);	/* the window is full: limit = 4 KiB + 64 KiB */
+	s.n = 0;
+	s.target = PAGE + XMMAP_SIZE + 1;
+	r = s_ioctl(fds[0], XMMAP_CONSUMEWAIT, &s);
+	CHECK(r == XMMAP_FULL && s.target == PAGE + XMMAP_SIZE, "window full: XMMAP_FULL, target := wpos", r);
+	s_close(fds[1]);
+	s.n = XMMAP_SIZE - PAGE;
+	s.target = PAGE + XMMAP_SIZE + 1;
+	r = s_ioctl(fds[0], XMMAP_CONSUMEWAIT, &s);
+	CHECK(r == XMMAP_EOF && s.n == 0 && s.target == PAGE + XMMAP_SIZE, "no writers: XMMAP_EOF", r);
+	OK("XMMAP_CONSUMEWAIT: consume n (n := 0), then WAITDATA's results; EINVAL, EBADF, EFAULT");
+}
+
+/* R-STEP-1: XMMAP_COMMITWAIT */
+static int m_commitwait(long a)
+{
+	int fds[2];
+	struct xmmap_step s;
+	struct xmmap_pos p;
+	unsigned char *w;
+	long r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	w = mapw(fds[1], 0, XMMAP_SIZE);
+	CHECK(w != 0, "mmap", 0);
+	fill(w, 0, 5000);
+	s.n = 5000;
+	s.target = 6000;
+	r = s_ioctl(fds[1], XMMAP_COMMITWAIT, &s);
+	CHECK(r == 0 && s.n == 0 && s.target == XMMAP_SIZE, "commit, then room there: target := limit", r);
+	CHECK(rpat(fds[0], 0, 1000) == 1000, "the committed bytes", 0);
+	nonblock(fds[1]);
+	s.n = 100;
+	s.target = XMMAP_SIZE + 500;	/* beyond limit 64 KiB, within reach of wpos's page */
+	fill(w + 5000, 5000, 100);
+	r = s_ioctl(fds[1], XMMAP_COMMITWAIT, &s);
+	CHECK(r == -EAGAIN && s.n == 0, "O_NONBLOCK wait after the commit", r);
+	CHECK(getpos(fds[1], &p) == 0 && p.wpos == 5100, "wpos after the step", p.wpos);
+	s.n = XMMAP_SIZE;
+	r = s_ioctl(fds[1], XMMAP_COMMITWAIT, &s);
+	CHECK(r == -EINVAL && s.n == XMMAP_SIZE, "committing beyond the limit: EINVAL, nothing done", r);
+	s.n = 0;
+	s.target = 5100 + 2 * XMMAP_SIZE;
+	r = s_ioctl(fds[1], XMMAP_COMMITWAIT, &s);
+	CHECK(r == -EINVAL, "a target no window reaches: EINVAL", r);
+	CHECK(s_ioctl(fds[0], XMMAP_COMMITWAIT, &s) == -EBADF, "on the read end", 0);
+	s_close(fds[0]);
+	set_handler(SIGPIPE, count_sig, 0);
+	sigcount = 0;
+	s.n = 10;
+	r = s_ioctl(fds[1], XMMAP_COMMITWAIT, &s);
+	CHECK(r == -EPIPE && sigcount == 1 && s.n == 10, "no readers: EPIPE, SIGPIPE, nothing committed", r);
+	OK("XMMAP_COMMITWAIT: commit n (n := 0), then WAITSPACE's results; EINVAL, EPIPE, EBADF");
+}
+
+/* a step interrupted in its wait: the commit is done once, never twice */
+static int m_step_eintr(long a)
+{
+	int fds[2];
+	struct xmmap_step s;
+	struct xmmap_pos p;
+	unsigned char *w;
+	long r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	w = mapw(fds[1], 0, 2 * XMMAP_SIZE);
+	CHECK(w != 0, "mmap", 0);
+	fill(w, 0, XMMAP_SIZE - 100);
+	s.n = XMMAP_SIZE - 100;
+	s.target = XMMAP_SIZE + 100;	/* needs the reader: it never comes */
+	alarm_seen = 0;
+	set_handler(SIGALRM, on_alarm, 0);
+	s_alarm(1);
+	r = s_ioctl(fds[1], XMMAP_COMMITWAIT, &s);
+	CHECK(r == -EINTR && alarm_seen == 1, "interrupted wait", r);
+	CHECK(s.n == 0, "n := 0: the commit is done", s.n);
+	s_alarm(1);
+	r = s_ioctl(fds[1], XMMAP_COMMITWAIT, &s);	/* the same step again */
+	CHECK(r == -EINTR, "interrupted again", r);
+	CHECK(getpos(fds[1], &p) == 0 && p.wpos == XMMAP_SIZE - 100, "committed once", p.wpos);
+	CHECK(rpat(fds[0], 0, XMMAP_SIZE - 100) == XMMAP_SIZE - 100, "the bytes", 0);
+	OK("a step interrupted in its wait (EINTR) has committed once; repeating it commits nothing more");
+}
+
+/* one fault per step: the second lap's writer fault maps the whole window */
+static int m_stats_step(long a)
+{
+	int fds[2];
+	struct xmmap_stats s0, s1;
+	unsigned char *w, *r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	w = mapw(fds[1], 0, 3 * XMMAP_SIZE);
+	r = mapr(fds[0], 0, 3 * XMMAP_SIZE);
+	CHECK(w && r, "mmap of both ends", 0);
+	CHECK(pump(fds[0], fds[1], w, r, 0, XMMAP_SIZE, XMMAP_SIZE, -1) == 0, "first lap", 0);
+	CHECK(stats(fds[0], &s0) == 0, "GETSTATS", 0);
+	CHECK(pump(fds[0], fds[1], w, r, XMMAP_SIZE, XMMAP_SIZE, XMMAP_SIZE, -1) == 0, "second lap", 0);
+	CHECK(stats(fds[0], &s1) == 0, "GETSTATS", 0);
+	CHECK(s1.faults_write - s0.faults_write == 1, "writer faults for 16 pages", s1.faults_write - s0.faults_write);
+	CHECK(s1.faults_read - s0.faults_read == 1, "reader faults for 16 pages", s1.faults_read - s0.faults_read);
+	CHECK(s1.prefaulted - s0.prefaulted == 30, "pages mapped ahead", s1.prefaulted - s0.prefaulted);
+	CHECK(s1.pages_alloc == s0.pages_alloc && s1.pages_zeroed == s0.pages_zeroed,
+	      "second lap took or zeroed pages", s1.pages_alloc - s0.pages_alloc);
+	CHECK(s1.pages_reused - s0.pages_reused == 16, "pages reused", s1.pages_reused - s0.pages_reused);
+	OK("second lap of 16 pages: one fault per end, 30 ptes set ahead, no page allocated or zeroed");
 }
 
 struct tcase {
@@ -1515,6 +2004,19 @@ static struct tcase cases[] = {
 	{ "m-streams", "R-STREAM-1", 0, m_streams },
 	{ "m-stats", "R-STATS-1", 0, m_stats },
 	{ "m-stats-errors", "R-STATS-2", 0, m_stats_err },
+	{ "m-reuse-laps", "R-REUSE-1", 0, m_reuse_laps },
+	{ "m-reuse-boundary", "R-COMMIT-5", 0, m_reuse_boundary },
+	{ "m-reuse-other-pipe", "R-REUSE-1", 0, m_reuse_other_pipe },
+	{ "m-reuse-withdraws", "R-EOF-4", 0, m_reuse_zap },
+	{ "m-fifo-reopen", "R-REUSE-2", 0, m_fifo_reopen },
+	{ "m-fifo-reopen-later", "R-REUSE-2", 0, m_fifo_reopen_later },
+	{ "m-proc-reopen", "R-REUSE-2", 0, m_proc_reopen },
+	{ "m-uncommitted-exit", "R-COMMIT-6", 0, m_uncommitted_exit },
+	{ "m-uncommitted-munmap", "R-COMMIT-6", 0, m_uncommitted_munmap },
+	{ "m-consumewait", "R-STEP-1", 0, m_consumewait },
+	{ "m-commitwait", "R-STEP-2", 0, m_commitwait },
+	{ "m-step-eintr", "R-STEP-3", 0, m_step_eintr },
+	{ "m-stats-step", "R-STATS-3", 0, m_stats_step },
 };
 
 #define NCASES ((int) (sizeof(cases) / sizeof(cases[0])))

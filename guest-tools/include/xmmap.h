@@ -29,6 +29,17 @@ struct xmmap_pos {
 #define XMMAP_CONSUME	0x0000E104UL
 #define XMMAP_COMMIT	0x0000E105UL
 
+/* one step in one call (patches/xmmap/0005): n bytes consumed / committed,
+ * then a wait as XMMAP_WAITDATA / XMMAP_WAITSPACE for target; n := 0 once
+ * done, target := wpos / limit */
+struct xmmap_step {
+	unsigned long n;
+	unsigned long target;
+};
+/* _IOWR(0xE1,7,struct xmmap_step), _IOWR(0xE1,8,struct xmmap_step) */
+#define XMMAP_CONSUMEWAIT	0xC008E107UL
+#define XMMAP_COMMITWAIT	0xC008E108UL
+
 /*
  * Global counts of what the mapped path did since boot (docs/model.md
  * R-STATS-*): every field only grows and belongs to no stream.  Same
@@ -59,10 +70,18 @@ struct xmmap_stats {
 	unsigned long ioc_consume;	/* XMMAP_CONSUME calls */
 	unsigned long ioc_commit;	/* XMMAP_COMMIT calls */
 	unsigned long ioc_sleeps;	/* sleeps in the xmmap ioctls */
+	unsigned long ioc_consumewait;	/* XMMAP_CONSUMEWAIT calls */
+	unsigned long ioc_commitwait;	/* XMMAP_COMMITWAIT calls */
+	unsigned long pages_reused;	/* consumed pages kept for the next lap */
+	unsigned long pages_scrubbed;	/* pages cleared for a new open file */
+	unsigned long prefaulted;	/* ptes set ahead at a fault */
+	unsigned long uncommitted_cleared; /* pages cleared at a write unmap */
 };
 
-/* _IOR(0xE1,6,struct xmmap_stats): any pipe or FIFO, any end, any mode */
-#define XMMAP_GETSTATS	0x8060E106UL
+/* _IOR(0xE1,6,struct xmmap_stats): any pipe or FIFO, any end, any mode
+ * (30 fields since patches/xmmap/0005; the 24-field kernel's 0x8060E106
+ * is refused with EINVAL, so an old binary never misreads the counts) */
+#define XMMAP_GETSTATS	0x8078E106UL
 
 /* the field names, in struct order (for printing the counts) */
 #define XMMAP_STATS_NAMES \
@@ -70,7 +89,9 @@ struct xmmap_stats {
 	"pages_spare", "pages_freed", "pages_released", "zaps", "pages_withdrawn", \
 	"tlb_flushes", "faults_read", "faults_write", "fault_sleeps", "fault_fails", \
 	"xreads", "xwrites", "xrw_sleeps", "ioc_getpos", "ioc_waitdata", \
-	"ioc_waitspace", "ioc_consume", "ioc_commit", "ioc_sleeps"
+	"ioc_waitspace", "ioc_consume", "ioc_commit", "ioc_sleeps", \
+	"ioc_consumewait", "ioc_commitwait", "pages_reused", "pages_scrubbed", \
+	"prefaulted", "uncommitted_cleared"
 
 #define XMMAP_EOF	1	/* XMMAP_WAITDATA: writers gone before the target */
 #define XMMAP_FULL	2	/* XMMAP_WAITDATA: buffer full before the target */

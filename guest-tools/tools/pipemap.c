@@ -21,10 +21,13 @@
  * pipemap includes both sides).
  *   writer read: pattern into a private CHUNK buffer, write() of it.
  *   writer mmap: a PROT_WRITE mapping of the write end; per step of CHUNK
- *                bytes XMMAP_WAITSPACE, the pattern stored in place, XMMAP_COMMIT.
+ *                bytes one XMMAP_COMMITWAIT (commits the previous step, waits
+ *                for room for this one), the bytes stored in place; a last
+ *                XMMAP_COMMIT.
  *   reader read: read() of up to CHUNK bytes into a private buffer, checked there.
- *   reader mmap: a PROT_READ mapping of the read end; per step XMMAP_WAITDATA
- *                for CHUNK more bytes, checked in place, XMMAP_CONSUME.
+ *   reader mmap: a PROT_READ mapping of the read end; per step one
+ *                XMMAP_CONSUMEWAIT (consumes the previous step, waits for
+ *                CHUNK more bytes), the bytes checked in place.
  * The reader checks the total (and, by work level, the sum or every byte).  Output,
  * one line on stdout:
  *   pipemap bytes=N chunk=C writer=M reader=M work=W ok
@@ -219,6 +222,15 @@ static char *map_end(int fd, unsigned long off, int prot, const char *who)
 	return m;
 }
 
+/* commit what the last step stored (the write end's last call) */
+static void commit_rest(int fd, struct xmmap_step *step)
+{
+	while (step->n && ioctl(fd, XMMAP_COMMIT, step->n) < 0)
+		if (errno != EINTR)
+			fail2("writer", "XMMAP_COMMIT");
+	step->n = 0;
+}
+
 static int writer(int fd)
 {
 	unsigned long pos = 0;
@@ -245,6 +257,7 @@ static int writer(int fd)
 		return 0;
 	} else {
 		struct xmmap_pos xp;
+		struct xmmap_step step;
 		unsigned long mapoff;
 		char *m;
 		if (ioctl(fd, XMMAP_GETPOS, &xp) < 0)
@@ -253,28 +266,30 @@ static int writer(int fd)
 		mapoff = pos & ~(PAGE - 1);
 		m = map_end(fd, mapoff, PROT_WRITE, "writer");
 		nbytes += pos;
+		step.n = 0;	/* bytes of the previous step, committed by the next call */
 		while (pos < nbytes) {
 			unsigned long n = nbytes - pos < chunk ? nbytes - pos : chunk;
-			unsigned long reach = (pos & ~(PAGE - 1)) + XMMAP_SIZE, t;
+			unsigned long reach = (pos & ~(PAGE - 1)) + XMMAP_SIZE;
 			if (pos + n > reach)
 				n = reach - pos;	/* R-LEN-6: a step never beyond one window */
 			if (pos + n > mapoff + MAPLEN) {
+				commit_rest(fd, &step);	/* stores must be committed before munmap */
 				munmap(m, MAPLEN);
 				mapoff = pos & ~(PAGE - 1);
 				m = map_end(fd, mapoff, PROT_WRITE, "writer");
 			}
-			t = pos + n;
-			while (ioctl(fd, XMMAP_WAITSPACE, &t) < 0) {
+			/* one call per step: commit the previous step, wait for room for this one */
+			step.target = pos + n;
+			while (ioctl(fd, XMMAP_COMMITWAIT, &step) < 0) {
 				if (errno != EINTR)
-					fail2("writer", "XMMAP_WAITSPACE");
-				t = pos + n;
+					fail2("writer", "XMMAP_COMMITWAIT");
+				step.target = pos + n;	/* step.n is 0 once committed */
 			}
 			produce((unsigned char *) m + (pos - mapoff), pos - xp.wpos, n);
-			while (ioctl(fd, XMMAP_COMMIT, n) < 0)
-				if (errno != EINTR)
-					fail2("writer", "XMMAP_COMMIT");
+			step.n = n;
 			pos += n;
 		}
+		commit_rest(fd, &step);
 		munmap(m, MAPLEN);
 		return 0;
 	}
@@ -307,6 +322,7 @@ static int reader(int fd)
 		}
 	} else {
 		struct xmmap_pos xp;
+		struct xmmap_step step;
 		unsigned long mapoff, start;
 		char *m;
 		if (ioctl(fd, XMMAP_GETPOS, &xp) < 0)
@@ -314,22 +330,24 @@ static int reader(int fd)
 		start = xp.rpos;
 		mapoff = start & ~(PAGE - 1);
 		m = map_end(fd, mapoff, PROT_READ, "reader");
+		step.n = 0;	/* bytes of the previous step, consumed by the next call */
 		for (;;) {
-			unsigned long t, n, spos = start + pos;
+			unsigned long n, spos = start + pos;
 			int r;
 			if (spos + XMMAP_SIZE + PAGE > mapoff + MAPLEN) {
 				munmap(m, MAPLEN);
 				mapoff = spos & ~(PAGE - 1);
 				m = map_end(fd, mapoff, PROT_READ, "reader");
 			}
-			t = spos + chunk;
-			while ((r = ioctl(fd, XMMAP_WAITDATA, &t)) < 0) {
+			/* one call per step: consume the previous step, wait for this one's data */
+			step.target = spos + chunk;
+			while ((r = ioctl(fd, XMMAP_CONSUMEWAIT, &step)) < 0) {
 				if (errno != EINTR)
-					fail2("reader", "XMMAP_WAITDATA");
-				t = spos + chunk;
+					fail2("reader", "XMMAP_CONSUMEWAIT");
+				step.target = spos + chunk;	/* step.n is 0 once consumed */
 			}
-			/* 0: t >= target; XMMAP_FULL: window full; XMMAP_EOF: end */
-			n = t - spos;
+			/* 0: target reached; XMMAP_FULL: window full; XMMAP_EOF: end */
+			n = step.target - spos;
 			if (n > chunk)
 				n = chunk;
 			if (n == 0)
@@ -339,9 +357,7 @@ static int reader(int fd)
 				pos += bad;
 				goto mismatch;
 			}
-			while (ioctl(fd, XMMAP_CONSUME, n) < 0)
-				if (errno != EINTR)
-					fail2("reader", "XMMAP_CONSUME");
+			step.n = n;
 			pos += n;
 		}
 		munmap(m, MAPLEN);

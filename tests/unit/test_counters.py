@@ -8,6 +8,7 @@ from the struct by position), and that the user header's ioctl number is _IOR of
 from __future__ import annotations
 
 import re
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -39,7 +40,15 @@ def test_parse_vanilla_and_no_proc() -> None:
 
 
 def test_unknown_well_formed_keys_are_kept() -> None:
-    assert counters.parse(VLINE + " pages_reused=3")["pages_reused"] == 3
+    assert counters.parse(VLINE + " pages_future=3")["pages_future"] == 3
+
+
+def test_a_kernel_of_patch_0004_prints_24_counters() -> None:
+    old = XLINE.split(" ioc_consumewait=")[0]
+    c = counters.parse(old)
+    assert all(k in c for k in counters.XMMAP_KEYS_0004) and not any(k in c for k in counters.XMMAP_KEYS_0005)
+    with pytest.raises(GuestError, match="lacks ioc_consumewait, ioc_commitwait, pages_scrubbed"):
+        counters.parse(old + " pages_reused=1")
 
 
 @pytest.mark.parametrize("text, why", [
@@ -138,9 +147,19 @@ def _struct_fields(text: str) -> list[str]:
     return re.findall(r"unsigned long (\w+);", body.group(1))
 
 
-def test_kernel_struct_user_struct_names_and_parser_agree() -> None:
-    patch = (REPO / "patches" / "xmmap" / "0004-pipe-xmmap-counters.patch").read_text()
-    kernel_header = "\n".join(ln[1:] for ln in patch.splitlines() if ln.startswith(("+", " ")))
+def _patched_header(tmp: Path) -> str:
+    """include/linux/xmmap.h as the xmmap series leaves it: its hunks of every patch, applied in order."""
+    for p in sorted((REPO / "patches" / "xmmap").glob("*.patch")):
+        text = p.read_text()
+        parts = re.split(r"(?m)^(?=--- (?:a/|/dev/null))", text)
+        mine = "".join(x for x in parts if re.match(r"--- \S+\n\+\+\+ b/include/linux/xmmap\.h\n", x))
+        if mine:
+            subprocess.run(["patch", "-p1", "-s", "-d", str(tmp)], input=mine, text=True, check=True)
+    return (tmp / "include" / "linux" / "xmmap.h").read_text()
+
+
+def test_kernel_struct_user_struct_names_and_parser_agree(tmp_path: Path) -> None:
+    kernel_header = _patched_header(tmp_path)
     user = (REPO / "guest-tools" / "include" / "xmmap.h").read_text()
     names = re.search(r"#define XMMAP_STATS_NAMES(.*?)\n\n", user, re.S)
     assert names
