@@ -149,6 +149,18 @@ def conformance(c, variant="xmmap", clock="tcg", allow_unverified=None):
     require_conformance(r, variant)
 
 
+@task(iterable=["mutant", "allow_unverified"],
+      help={"mutant": "one mutant (repeatable; default all of kernel-2.0.36/variants.toml)",
+            "allow_unverified": ALLOW_HELP})
+@lab_task
+def mutants(c, mutant=None, allow_unverified=None):
+    """Mutation check: build each deliberately broken kernel; the conformance suite must reject it."""
+    from harness.mutants import check
+
+    for r in check(settings_mod.load(), _opts(None, allow_unverified), _say, mutant or None):
+        print(f"{r.name}: caught by {', '.join(r.failed)} ({r.seconds:.0f} s)")
+
+
 VARIANT_HELP = "kernel variant: vanilla (default) or xmmap"
 CLOCK_HELP = "tcg (default) or icount (deterministic guest time: -icount shift=0,sleep=off)"
 
@@ -414,7 +426,7 @@ def pin_source(c, name, tree):
     print(f"{name}: tree_sha256 {pin_tree(settings_mod.load(), name, Path(tree))}")
 
 
-ns = Collection(fetch, toolchain, build, boot_smoke, image, boot, run, push, pull, console, shell, conformance,
+ns = Collection(fetch, toolchain, build, boot_smoke, image, boot, run, push, pull, console, shell, conformance, mutants,
                 stress, demo, bench, report, bench_channel, bench_pipe, replicate, archive, verify, test, lint,
                 pin_source)
 ns.add_task(lmbench)  # issue 10 item 4: lmbench as the independent yardstick

@@ -32,6 +32,11 @@ class Variant:
     name: str
     description: str
     series: tuple[str, ...]
+    caught_by: tuple[str, ...] = ()  # a mutant: the conformance cases that must fail on it
+
+    @property
+    def mutant(self) -> bool:
+        return bool(self.caught_by)
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,8 @@ def kernel_dir(settings: Settings) -> Path:
 
 def variants(settings: Settings) -> dict[str, Variant]:
     data = tomllib.loads((kernel_dir(settings) / "variants.toml").read_text())
-    return {k: Variant(k, v.get("description", ""), tuple(v["series"])) for k, v in data.items()}
+    return {k: Variant(k, v.get("description", ""), tuple(v["series"]), tuple(v.get("caught_by", ())))
+            for k, v in data.items()}
 
 
 def variant(settings: Settings, name: str) -> Variant:
