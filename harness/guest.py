@@ -60,10 +60,28 @@ class Channel:
         self._client: paramiko.SSHClient | None = None
         self._sftp: paramiko.SFTPClient | None = None
 
+    # A guest's dropbear that has just greeted the readiness probe sometimes drops the next
+    # connection before its banner when the host is loaded (seen with two icount machines side
+    # by side: "Error reading SSH protocol banner"); a fresh connection then succeeds.
+    CONNECT_ATTEMPTS = 3
+
     def connect(self) -> Channel:
         if self._client is not None:
             return self
         check_private(self.client_key)
+        for attempt in range(1, self.CONNECT_ATTEMPTS + 1):
+            try:
+                self._client = self._connect_once()
+                return self
+            except HostKeyMismatch:
+                raise  # never retried: a wrong key stays wrong
+            except GuestError:
+                if attempt == self.CONNECT_ATTEMPTS:
+                    raise
+                time.sleep(1.0 * attempt)
+        raise AssertionError("unreachable")
+
+    def _connect_once(self) -> paramiko.SSHClient:
         client = paramiko.SSHClient()
         client.load_host_keys(str(self.known_hosts))
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
@@ -88,8 +106,7 @@ class Channel:
         except OSError as e:
             client.close()
             raise GuestError(f"SSH to 127.0.0.1:{self.port} failed: {e}") from None
-        self._client = client
-        return self
+        return client
 
     def close(self) -> None:
         if self._sftp is not None:
