@@ -1611,10 +1611,15 @@ static int zap_reuse_child(long a)
 	old = mapr(fds[0], 0, XMMAP_SIZE);	/* a second mapping of positions 0.. */
 	if (!w || !r || !old)
 		return 3;
-	if (pump(fds[0], fds[1], w, r, 0, XMMAP_SIZE - PAGE, XMMAP_SIZE - PAGE, -1))
+	fill(w, 0, XMMAP_SIZE - PAGE);
+	if (s_ioctl(fds[1], XMMAP_COMMIT, XMMAP_SIZE - PAGE))
 		return 4;
-	if (!cpat(old, 0, XMMAP_SIZE - PAGE))	/* present in the old mapping too */
+	/* present in the old mapping too, before it is consumed (pump() would
+	 * consume first, and the old mapping's first touch would fault) */
+	if (!cpat(old, 0, XMMAP_SIZE - PAGE))
 		return 5;
+	if (s_ioctl(fds[0], XMMAP_CONSUME, XMMAP_SIZE - PAGE))
+		return 4;
 	if (pump(fds[0], fds[1], w, r, XMMAP_SIZE - PAGE, XMMAP_SIZE, XMMAP_SIZE, -1))
 		return 6;
 	/* the page of position 0 now holds position 65536 */
