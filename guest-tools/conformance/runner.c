@@ -700,6 +700,13 @@ static int m_consume(long a)
 	OK("XMMAP_CONSUME advances rpos; read() continues there; too many: EINVAL");
 }
 
+static volatile unsigned char *g_zap;
+
+static int touch_inherited(long off)
+{
+	return g_zap[off] == 0x5a ? 4 : 0;
+}
+
 static int m_consume_zap(long a)
 {
 	int fds[2];
@@ -714,6 +721,9 @@ static int m_consume_zap(long a)
 	CHECK(s_ioctl(fds[0], XMMAP_CONSUME, PAGE + 10) == 0, "consume", 0);
 	st = wait_st(spawn(touch_at, fds[0] | (10 << 8)));
 	CHECK(KILLED(st, SIGBUS), "touching a consumed page (child)", st);
+	g_zap = p;		/* the page was present in this mapping: a child inherits it */
+	st = wait_st(spawn(touch_inherited, 10));
+	CHECK(KILLED(st, SIGBUS), "touching a consumed page of an inherited mapping (child)", st);
 	CHECK(cpat(p + PAGE, PAGE, 2 * PAGE), "partly consumed and later pages", 0);
 	st = wait_st(spawn(touch_at, fds[0] | (PAGE << 8)));
 	CHECK(EXITED(st, 0), "page 1 in a new mapping", st);
