@@ -700,6 +700,13 @@ static int m_consume(long a)
 	OK("XMMAP_CONSUME advances rpos; read() continues there; too many: EINVAL");
 }
 
+static volatile unsigned char *g_zap;
+
+static int touch_inherited(long off)
+{
+	return g_zap[off] == 0x5a ? 4 : 0;
+}
+
 static int m_consume_zap(long a)
 {
 	int fds[2];
@@ -714,6 +721,9 @@ static int m_consume_zap(long a)
 	CHECK(s_ioctl(fds[0], XMMAP_CONSUME, PAGE + 10) == 0, "consume", 0);
 	st = wait_st(spawn(touch_at, fds[0] | (10 << 8)));
 	CHECK(KILLED(st, SIGBUS), "touching a consumed page (child)", st);
+	g_zap = p;		/* the page was present in this mapping: a child inherits it */
+	st = wait_st(spawn(touch_inherited, 10));
+	CHECK(KILLED(st, SIGBUS), "touching a consumed page of an inherited mapping (child)", st);
 	CHECK(cpat(p + PAGE, PAGE, 2 * PAGE), "partly consumed and later pages", 0);
 	st = wait_st(spawn(touch_at, fds[0] | (PAGE << 8)));
 	CHECK(EXITED(st, 0), "page 1 in a new mapping", st);
@@ -1611,10 +1621,15 @@ static int zap_reuse_child(long a)
 	old = mapr(fds[0], 0, XMMAP_SIZE);	/* a second mapping of positions 0.. */
 	if (!w || !r || !old)
 		return 3;
-	if (pump(fds[0], fds[1], w, r, 0, XMMAP_SIZE - PAGE, XMMAP_SIZE - PAGE, -1))
+	fill(w, 0, XMMAP_SIZE - PAGE);
+	if (s_ioctl(fds[1], XMMAP_COMMIT, XMMAP_SIZE - PAGE))
 		return 4;
-	if (!cpat(old, 0, XMMAP_SIZE - PAGE))	/* present in the old mapping too */
+	/* present in the old mapping too, before it is consumed (pump() would
+	 * consume first, and the old mapping's first touch would fault) */
+	if (!cpat(old, 0, XMMAP_SIZE - PAGE))
 		return 5;
+	if (s_ioctl(fds[0], XMMAP_CONSUME, XMMAP_SIZE - PAGE))
+		return 4;
 	if (pump(fds[0], fds[1], w, r, XMMAP_SIZE - PAGE, XMMAP_SIZE, XMMAP_SIZE, -1))
 		return 6;
 	/* the page of position 0 now holds position 65536 */
@@ -1934,6 +1949,441 @@ static int m_stats_step(long a)
 	OK("second lap of 16 pages: one fault per end, 30 ptes set ahead, no page allocated or zeroed");
 }
 
+/* ---- limits (patches/xmmap/0006): no hang, no exhaustion ---- */
+
+/* waitpid that gives up after ms milliseconds: the status, or -2 if still running */
+static long wait_ms(long pid, long ms)
+{
+	int st = 0;
+	long r, t;
+	for (t = 0; t <= ms; t += 50) {
+		r = s_waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			return st;
+		if (r < 0 && r != -EINTR)
+			return -1;
+		msleep(50);
+	}
+	return -2;
+}
+
+/* R-CORE-1: a writer dumping core does not read (or wait in) its pipe mappings */
+static int core_child(long arg)
+{
+	int fd = arg & 0xff, rep = (arg >> 8) & 0xff;
+	struct rlimit rl;
+	volatile unsigned char *w = mapw(fd, 0, 4 * XMMAP_SIZE);
+	unsigned long a = (unsigned long) w;
+	if (!w)
+		return 3;
+	rl.rlim_cur = rl.rlim_max = 1UL << 24;
+	if (s_setrlimit(RLIMIT_CORE, &rl) != 0)
+		return 4;
+	if (s_chdir("/tmp") != 0 && s_chdir("/") != 0)
+		return 5;
+	w[0] = 1;			/* present pages, and beyond them the limit */
+	w[XMMAP_SIZE - 1] = 2;
+	if (s_write(rep, &a, sizeof(a)) != sizeof(a))
+		return 6;
+	s_kill(s_getpid(), SIGQUIT);	/* default action: core dump */
+	return 7;
+}
+
+static int m_core_dump(long a)
+{
+	int fds[2], rep[2], i, fd;
+	long pid, st;
+	unsigned long addr = 0, phoff, phnum, phent;
+	static unsigned char b[4096];
+	struct xmmap_pos p;
+	int found = 0;
+	NEED_XMMAP();
+	s_pipe(fds);
+	s_pipe(rep);
+	s_unlink("/tmp/core");
+	s_unlink("/core");
+	pid = spawn(core_child, fds[1] | (rep[1] << 8));
+	st = wait_ms(pid, 10000);
+	if (st == -2) {
+		s_close(fds[0]);	/* no reader: the dump's faults give up */
+		s_kill(pid, SIGKILL);
+		wait_st(pid);
+		return fail_at("a core dump of a process with a write mapping still waits after 10 s", 0, __LINE__);
+	}
+	CHECK(KILLED(st, SIGQUIT), "status of the dumping writer", st);
+	CHECK(st & 0x80, "no core dumped (status)", st);
+	CHECK(s_read(rep[0], &addr, sizeof(addr)) == sizeof(addr), "address of the mapping", 0);
+	fd = s_open("/tmp/core", O_RDONLY, 0);
+	if (fd < 0)
+		fd = s_open("/core", O_RDONLY, 0);
+	CHECK(fd >= 0, "open core", fd);
+	CHECK(s_read(fd, b, sizeof(b)) > 52, "read core", 0);
+	s_close(fd);
+	CHECK(b[0] == 0x7f && b[1] == 'E' && b[16] == 4, "not an ELF core file", b[16]);
+	phoff = *(unsigned long *) (b + 28);
+	phent = *(unsigned short *) (b + 42);
+	phnum = *(unsigned short *) (b + 44);
+	CHECK(phent == 32 && phoff + phnum * phent <= sizeof(b), "program headers", phnum);
+	for (i = 0; i < (int) phnum; i++) {
+		unsigned long *ph = (unsigned long *) (b + phoff + i * phent);
+		if (ph[0] != 1 || ph[2] != addr)
+			continue;
+		found = 1;
+		CHECK(ph[4] == 0, "the core holds bytes of the pipe mapping: p_filesz", ph[4]);
+		CHECK(ph[5] == 4 * XMMAP_SIZE, "p_memsz of the pipe mapping", ph[5]);
+	}
+	CHECK(found, "no program header for the pipe mapping", addr);
+	s_unlink("/tmp/core");
+	s_unlink("/core");
+	CHECK(getpos(fds[0], &p) == 0 && p.rpos == 0 && p.wpos == 0, "the dump moved positions", p.wpos);
+	CHECK(wpat(fds[1], 0, 100) == 100 && rpat(fds[0], 0, 100) == 100, "pipe after the dump", 0);
+	OK("a core dump does not wait in a write mapping: its header has p_filesz 0; nothing consumed or committed");
+}
+
+/* R-MAP-8: mlock, mlockall ignore pipe mappings */
+static int m_mlock(long a)
+{
+	int A[2], B[2];
+	struct xmmap_stats s0, s1;
+	struct rlimit rl;
+	unsigned char *w, *r;
+	long e;
+	NEED_XMMAP();
+	s_pipe(A);
+	s_pipe(B);
+	w = mapw(A[1], 0, 1UL << 20);
+	r = mapr(A[0], 0, 1UL << 20);
+	CHECK(w && r, "mmap of both ends", 0);
+	CHECK(wpat(A[1], 0, 100) == 100, "write", 0);
+	CHECK(stats(A[0], &s0) == 0, "GETSTATS", 0);
+	s_alarm(5);
+	e = s_mlockall(MCL_CURRENT | MCL_FUTURE);
+	CHECK(e == 0, "mlockall(MCL_CURRENT | MCL_FUTURE)", e);
+	CHECK(stats(A[0], &s1) == 0, "GETSTATS", 0);
+	CHECK(s1.faults_read == s0.faults_read && s1.faults_write == s0.faults_write,
+	      "mlockall faulted pipe pages in", s1.faults_write - s0.faults_write);
+	CHECK(s1.pages_alloc == s0.pages_alloc, "mlockall allocated pipe pages", s1.pages_alloc - s0.pages_alloc);
+	rl.rlim_cur = rl.rlim_max = 4UL << 20;
+	CHECK(s_setrlimit(RLIMIT_MEMLOCK, &rl) == 0, "setrlimit", 0);
+	e = s_mmap(0, 16UL << 20, PROT_READ, MAP_SHARED, B[0], 0);
+	CHECK(!is_err(e), "pipe mmap of 16 MiB under MCL_FUTURE and RLIMIT_MEMLOCK 4 MiB", e);
+	e = s_mlock(r, 1UL << 20);
+	CHECK(e == 0, "mlock of a pipe mapping", e);
+	e = s_mlockall(MCL_CURRENT);
+	CHECK(e == 0, "mlockall with 18 MiB of pipe mappings under RLIMIT_MEMLOCK 4 MiB", e);
+	CHECK(s_munlock(r, 1UL << 20) == 0 && s_munlockall() == 0, "munlock, munlockall", 0);
+	s_alarm(0);
+	CHECK(cpat(r, 0, 100), "data", 0);
+	CHECK(s_ioctl(A[0], XMMAP_CONSUME, 100) == 0, "consume", 0);
+	CHECK(wpat(A[1], 100, 5000) == 5000 && cpat(r + 100, 100, 5000), "pipe after mlock", 0);
+	OK("mlockall/mlock ignore pipe mappings: no fault, no wait, no RLIMIT_MEMLOCK charge, later mmap works");
+}
+
+/* R-BUF-1: read()/write() whose buffer is a mapping of the same pipe that would wait */
+static int m_buf_self(long a)
+{
+	int fds[2];
+	unsigned char *r, *w;
+	struct xmmap_pos p;
+	long e;
+	NEED_XMMAP();
+	s_pipe(fds);
+	r = mapr(fds[0], 0, 4 * XMMAP_SIZE);
+	w = mapw(fds[1], 0, 4 * XMMAP_SIZE);
+	CHECK(r && w, "mmap of both ends", 0);
+	CHECK(wpat(fds[1], 0, 10) == 10, "write", 0);
+	set_handler(SIGALRM, count_sig, 0);
+	s_alarm(3);
+	e = s_write(fds[1], r + 2 * PAGE, 100);
+	CHECK(e == -EFAULT, "write() from its own read mapping past wpos", e);
+	CHECK(getpos(fds[0], &p) == 0 && p.wpos == 10, "bytes written", p.wpos);
+	e = s_read(fds[0], w + XMMAP_SIZE + 100, 10);
+	CHECK(e == -EFAULT, "read() into its own write mapping past the limit", e);
+	CHECK(fionread(fds[0]) == 10, "bytes consumed", fionread(fds[0]));
+	e = s_write(fds[1], r + 3, 5);		/* committed bytes: fine */
+	CHECK(e == 5, "write() from its own read mapping of committed bytes", e);
+	CHECK(sigcount == 0, "signals", sigcount);
+	s_alarm(0);
+	CHECK(rpat(fds[0], 0, 10) == 10 && rpat(fds[0], 3, 5) == 5, "stream", 0);
+	OK("read()/write() that would wait for themselves in their pipe's mapping: EFAULT, nothing moved");
+}
+
+/* R-BUF-2: a buffer in a mapping that gives SIGBUS: EFAULT, nothing consumed (classic and mapped) */
+static int m_buf_sigbus(long a)
+{
+	int A[2], B[2], C[2], D[2], mode;
+	unsigned char *wb, *rc, *wd;
+	long e;
+	NEED_XMMAP();
+	s_pipe(A);
+	s_pipe(B);
+	s_pipe(C);
+	s_pipe(D);
+	wb = mapw(B[1], 0, 2 * XMMAP_SIZE);
+	s_close(B[0]);				/* B: no readers */
+	CHECK(wpat(C[1], 0, 10) == 10, "write C", 0);
+	rc = mapr(C[0], 0, 2 * PAGE);
+	s_close(C[1]);				/* C: EOF at 10 */
+	CHECK(s_ioctl(D[0], XMMAP_CONSUME, 0) == 0, "switch D", 0);
+	CHECK(wpat(D[1], 0, 2 * PAGE) == 2 * PAGE && rpat(D[0], 0, 2 * PAGE) == 2 * PAGE, "D", 0);
+	wd = mapw(D[1], 0, 3 * PAGE);		/* D: pages 0, 1 consumed */
+	CHECK(wb && rc && wd, "mmaps", 0);
+	set_handler(SIGBUS, count_sig, 0);
+	CHECK(wpat(A[1], 0, 100) == 100, "write A", 0);
+	for (mode = 0; mode < 2; mode++) {	/* A classic, then mapped */
+		e = s_read(A[0], wb + XMMAP_SIZE + 100, 100);
+		CHECK(e == -EFAULT, "read() into a write mapping without readers", e);
+		e = s_read(A[0], wd + 50, 100);
+		CHECK(e == -EFAULT, "read() into consumed positions of a write mapping", e);
+		CHECK(fionread(A[0]) == 100, "bytes consumed by the failed reads", fionread(A[0]));
+		e = s_write(A[1], rc + PAGE, 100);
+		CHECK(e == -EFAULT, "write() from a read mapping past EOF", e);
+		CHECK(fionread(A[0]) == 100, "bytes written by the failed write", fionread(A[0]));
+		CHECK(s_ioctl(A[0], XMMAP_CONSUME, 0) == 0, "switch A", 0);
+	}
+	CHECK(sigcount == 0, "SIGBUS delivered", sigcount);
+	CHECK(rpat(A[0], 0, 100) == 100, "A's bytes", 0);
+	OK("a buffer in a mapping that would give SIGBUS: EFAULT, nothing consumed or written, no signal");
+}
+
+/* R-LEN-8: targets relative to rpos, within 2 GiB either side */
+static int m_wait_targets(long a)
+{
+	int fds[2];
+	unsigned long t, rp = 5000, half = 1UL << 31;
+	struct xmmap_step s;
+	long r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	CHECK(s_ioctl(fds[0], XMMAP_CONSUME, 0) == 0, "switch", 0);
+	CHECK(wpat(fds[1], 0, 10000) == 10000 && rpat(fds[0], 0, rp) == (long) rp, "rpos 5000, wpos 10000", 0);
+	nonblock(fds[0]);
+	nonblock(fds[1]);
+	t = rp + half + 7;		/* behind rpos by 2 GiB - 7 */
+	r = s_ioctl(fds[0], XMMAP_WAITDATA, &t);
+	CHECK(r == 0 && t == 10000, "WAITDATA, target 2 GiB + 7 ahead (= behind)", r);
+	t = rp - 1;
+	r = s_ioctl(fds[0], XMMAP_WAITDATA, &t);
+	CHECK(r == 0 && t == 10000, "WAITDATA, target just behind rpos", r);
+	t = rp + half - 1;		/* ahead, beyond the window */
+	r = s_ioctl(fds[0], XMMAP_WAITDATA, &t);
+	CHECK(r == -EAGAIN, "WAITDATA, target 2 GiB - 1 ahead", r);
+	t = rp + half + 7;
+	r = s_ioctl(fds[1], XMMAP_WAITSPACE, &t);
+	CHECK(r == 0 && t == PAGE + XMMAP_SIZE, "WAITSPACE, target behind rpos", r);
+	t = 8192 + XMMAP_SIZE;		/* (wpos & ~4095) + 64 KiB: reachable */
+	r = s_ioctl(fds[1], XMMAP_WAITSPACE, &t);
+	CHECK(r == -EAGAIN, "WAITSPACE, the farthest reachable target", r);
+	t = 8192 + XMMAP_SIZE + 1;
+	r = s_ioctl(fds[1], XMMAP_WAITSPACE, &t);
+	CHECK(r == -EINVAL, "WAITSPACE, one past it", r);
+	t = rp + half - 1;
+	r = s_ioctl(fds[1], XMMAP_WAITSPACE, &t);
+	CHECK(r == -EINVAL, "WAITSPACE, target 2 GiB - 1 ahead", r);
+	s.n = 0;
+	s.target = rp + half;		/* exactly 2 GiB: behind */
+	r = s_ioctl(fds[0], XMMAP_CONSUMEWAIT, &s);
+	CHECK(r == 0 && s.target == 10000, "CONSUMEWAIT, target 2 GiB ahead (= behind)", r);
+	s.n = 0;
+	s.target = rp + half;
+	r = s_ioctl(fds[1], XMMAP_COMMITWAIT, &s);
+	CHECK(r == 0 && s.target == PAGE + XMMAP_SIZE, "COMMITWAIT, target behind", r);
+	OK("wait targets are read relative to rpos: behind (or 2 GiB+ ahead) reached; ahead compared by distance");
+}
+
+/* R-LIM-1: unprivileged mapped pipes are limited; the machine stays usable */
+struct limres {
+	long pages, err, fault_st, wr, commit, mem;
+};
+
+static int limit_child(long arg)
+{
+	int rep = arg & 0xff, go = (arg >> 8) & 0xff, P[2], fds[2], i;
+	struct limres res;
+	unsigned char *wp, *buf;
+	char c;
+	long e, st;
+	memset(&res, 0, sizeof(res));
+	if (s_setuid(1000) != 0)
+		return 3;
+	s_pipe(P);
+	wp = mapw(P[1], 0, XMMAP_SIZE);		/* P: one page, room for more */
+	if (!wp)
+		return 4;
+	for (i = 0; i < 1000; i++) {
+		long m;
+		if (s_pipe(fds) != 0)
+			return 5;
+		m = s_mmap(0, XMMAP_SIZE, PROT_READ, MAP_SHARED, fds[0], 0);
+		if (is_err(m)) {
+			res.err = m;
+			s_close(fds[0]);
+			s_close(fds[1]);
+			break;
+		}
+		e = s_ioctl(fds[1], XMMAP_COMMIT, XMMAP_SIZE);
+		s_close(fds[0]);
+		s_close(fds[1]);		/* the mapping keeps the pages */
+		if (e != 0) {
+			struct xmmap_pos p;
+			(void) p;
+			res.err = e;
+			res.pages += 1;		/* at least the pipe's first page */
+			break;
+		}
+		res.pages += XMMAP_PAGES;
+	}
+	st = s_fork();
+	if (st == 0) {
+		volatile unsigned char *q = wp;
+		q[5 * PAGE] = 1;		/* a page the pipe does not have yet */
+		s_exit(0);
+	}
+	res.fault_st = wait_st(st);
+	buf = (unsigned char *) s_mmap(0, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (is_err((long) buf))
+		return 6;
+	res.wr = s_write(P[1], buf, 2 * PAGE);
+	res.commit = s_ioctl(P[1], XMMAP_COMMIT, PAGE + 100);
+	res.mem = memfree();
+	if (s_write(rep, &res, sizeof(res)) != sizeof(res))
+		return 7;
+	s_read(go, &c, 1);			/* hold everything until told */
+	return 0;
+}
+
+static int limit_round(struct limres *res, long *pid, int *go)
+{
+	int rep[2], g[2];
+	s_pipe(rep);
+	s_pipe(g);
+	*pid = spawn(limit_child, rep[1] | (g[0] << 8));
+	s_close(rep[1]);
+	s_close(g[0]);
+	*go = g[1];
+	return s_read(rep[0], res, sizeof(*res)) == sizeof(*res);
+}
+
+static int m_limit(long a)
+{
+	struct limres r1, r2;
+	long pid, st, total = meminfo(1), mem0 = memfree(), mem1;
+	int go, fds[2];
+	NEED_XMMAP();
+	CHECK(total > 0 && mem0 > 0, "/proc/meminfo", total);
+	CHECK(limit_round(&r1, &pid, &go), "first unprivileged child reported nothing", 0);
+	CHECK(r1.err == -ENOMEM, "what refused the last pipe (mmap or commit)", r1.err);
+	CHECK(r1.pages >= 64, "pages before the limit", r1.pages);
+	CHECK(r1.pages * (long) PAGE <= total / 4 + (1L << 20), "pages held beyond a quarter of memory", r1.pages);
+	CHECK(KILLED(r1.fault_st, SIGBUS), "write fault at the limit", r1.fault_st);
+	CHECK(r1.wr == (long) PAGE, "write() at the limit (bytes)", r1.wr);
+	CHECK(r1.commit == -ENOMEM, "commit at the limit", r1.commit);
+	CHECK(r1.mem >= total / 4, "free memory at the limit below a quarter", r1.mem);
+	/* root is not refused */
+	s_pipe(fds);
+	CHECK(mapr(fds[0], 0, XMMAP_SIZE) != 0, "root's mmap at the limit", 0);
+	CHECK(s_ioctl(fds[1], XMMAP_COMMIT, XMMAP_SIZE) == 0, "root's commit at the limit", 0);
+	s_close(fds[0]);
+	s_close(fds[1]);
+	s_write(go, "x", 1);
+	st = wait_st(pid);
+	CHECK(EXITED(st, 0), "first child", st);
+	/* root's pipe is still mapped (its 16 pages count); what the child held came back */
+	CHECK(limit_round(&r2, &pid, &go), "second unprivileged child reported nothing", 0);
+	s_write(go, "x", 1);
+	st = wait_st(pid);
+	CHECK(EXITED(st, 0), "second child", st);
+	CHECK(r2.pages + 2 * XMMAP_PAGES >= r1.pages - XMMAP_PAGES, "pages of a second user after the first exited",
+	      r2.pages);
+	mem1 = memfree();
+	CHECK(mem1 + (256L << 10) >= mem0 - XMMAP_SIZE, "memory not given back", (mem0 - mem1) >> 10);
+	OK("unprivileged mapped pipes stop at a quarter of memory (ENOMEM, SIGBUS, short write); root exempt; pages come back");
+}
+
+/* R-OPEN-3: positions wrap at 2^32; read()/write(), waits and mappings go on across the wrap */
+static int m_pos_wrap(long a)
+{
+	int fds[2];
+	unsigned long i, start = 0UL - 2000;
+	struct xmmap_pos p;
+	unsigned long t;
+	unsigned char *r;
+	NEED_XMMAP();
+	s_pipe(fds);
+	CHECK(s_ioctl(fds[0], XMMAP_CONSUME, 0) == 0, "switch", 0);
+	for (i = 0; i < 65535; i++)
+		if (s_ioctl(fds[1], XMMAP_COMMIT, XMMAP_SIZE) != 0 || s_ioctl(fds[0], XMMAP_CONSUME, XMMAP_SIZE) != 0)
+			return fail_at("lap", i, __LINE__);
+	CHECK(s_ioctl(fds[1], XMMAP_COMMIT, XMMAP_SIZE - 2000) == 0, "commit", 0);
+	CHECK(s_ioctl(fds[0], XMMAP_CONSUME, XMMAP_SIZE - 2000) == 0, "consume", 0);
+	CHECK(getpos(fds[0], &p) == 0 && p.rpos == start && p.wpos == start, "positions 2^32 - 2000", p.rpos);
+	CHECK(wpat(fds[1], start, 5000) == 5000, "write() across the wrap", 0);
+	CHECK(getpos(fds[0], &p) == 0 && p.wpos == 3000, "wpos after the wrap", p.wpos);
+	CHECK(p.limit == (start & ~(PAGE - 1)) + XMMAP_SIZE, "limit", p.limit);
+	CHECK(fionread(fds[0]) == 5000, "FIONREAD across the wrap", fionread(fds[0]));
+	t = 2990;
+	CHECK(s_ioctl(fds[0], XMMAP_WAITDATA, &t) == 0 && t == 3000, "WAITDATA, target past the wrap", t);
+	CHECK(rpat(fds[0], start, 5000) == 5000, "read() across the wrap", 0);
+	CHECK(wpat(fds[1], 3000, 100) == 100, "write()", 0);
+	r = mapr(fds[0], 3000, 100);
+	CHECK(r && cpat(r, 3000, 100), "a mapping after the wrap", 0);
+	CHECK(s_ioctl(fds[0], XMMAP_CONSUME, 100) == 0 && fionread(fds[0]) == 0, "consume", 0);
+	OK("a 4 GiB stream wraps: write(), read(), FIONREAD, WAITDATA and mappings at positions past 2^32");
+}
+
+/* R-BUF-3: buffers in another pipe's mapping, and an ioctl's result in a write mapping */
+static int m_buf_other_pipe(long a)
+{
+	int A[2], B[2];
+	unsigned char *wb, *rb;
+	struct xmmap_pos p;
+	long e;
+	NEED_XMMAP();
+	s_pipe(A);
+	s_pipe(B);
+	wb = mapw(B[1], 0, 2 * XMMAP_SIZE);
+	rb = mapr(B[0], 0, 2 * XMMAP_SIZE);
+	CHECK(wb && rb, "mmap", 0);
+	CHECK(wpat(A[1], 0, 3000) == 3000, "write A", 0);
+	e = s_read(A[0], wb + 100, 3000);	/* straight into B's page */
+	CHECK(e == 3000, "read() of A into B's write mapping", e);
+	CHECK(s_ioctl(B[1], XMMAP_COMMIT, 3100) == 0, "commit B", 0);
+	CHECK(cpat(rb + 100, 0, 3000), "B's read mapping", 0);
+	e = s_write(A[1], rb + 100, 3000);	/* and back from B's read mapping */
+	CHECK(e == 3000 && rpat(A[0], 0, 3000) == 3000, "write() to A from B's read mapping", e);
+	e = getpos(B[1], (struct xmmap_pos *) (wb + 3100));
+	CHECK(e == 0, "GETPOS into the pipe's own write mapping", e);
+	CHECK(s_ioctl(B[1], XMMAP_COMMIT, sizeof(p)) == 0, "commit the struct", 0);
+	CHECK(s_ioctl(B[0], XMMAP_CONSUME, 3100) == 0, "consume", 0);
+	CHECK(s_read(B[0], &p, sizeof(p)) == sizeof(p), "read the struct", 0);
+	CHECK(p.rpos == 0 && p.wpos == 3100 && (p.flags & XMMAP_F_MAPPED), "GETPOS as stored in the pipe", p.wpos);
+	e = getpos(B[0], (struct xmmap_pos *) rb);
+	CHECK(e == -EFAULT, "GETPOS into a read mapping", e);
+	OK("read()/write() to and from another pipe's mappings copy in place; an ioctl stores into a write mapping");
+}
+
+/* R-BUF-1: read() into its own write mapping ahead of the limit: the copy's own consumption makes room */
+static int m_buf_own_ahead(long a)
+{
+	int fds[2];
+	unsigned char *r, *w;
+	long e;
+	NEED_XMMAP();
+	s_pipe(fds);
+	r = mapr(fds[0], 0, 2 * XMMAP_SIZE);
+	w = mapw(fds[1], 0, 2 * XMMAP_SIZE);
+	CHECK(r && w, "mmap", 0);
+	CHECK(wpat(fds[1], 0, 8000) == 8000, "write", 0);
+	e = s_read(fds[0], w + 60000, 8000);	/* ends 2464 bytes past the limit of the start */
+	CHECK(e == 8000, "read() into its own write mapping, through the moving limit", e);
+	CHECK(s_ioctl(fds[1], XMMAP_COMMIT, 60000) == 0, "commit up to 68000", 0);
+	CHECK(cpat(r + 60000, 0, 8000), "the bytes at 60000..67999", 0);
+	e = s_read(fds[0], w + 60000 + XMMAP_SIZE, 100);	/* 56000 bytes, all past any limit */
+	CHECK(e == -EFAULT, "read() into its own write mapping beyond reach", e);
+	CHECK(fionread(fds[0]) == 60000, "consumed", fionread(fds[0]));
+	OK("read() into its own write mapping: allowed where its own consumption makes room, else EFAULT");
+}
+
 struct tcase {
 	const char *id, *rule;
 	int classic;
@@ -2017,6 +2467,15 @@ static struct tcase cases[] = {
 	{ "m-commitwait", "R-STEP-2", 0, m_commitwait },
 	{ "m-step-eintr", "R-STEP-3", 0, m_step_eintr },
 	{ "m-stats-step", "R-STATS-3", 0, m_stats_step },
+	{ "m-core-dump", "R-CORE-1", 0, m_core_dump },
+	{ "m-mlock", "R-MAP-8", 0, m_mlock },
+	{ "m-buf-self", "R-BUF-1", 0, m_buf_self },
+	{ "m-buf-sigbus", "R-BUF-2", 0, m_buf_sigbus },
+	{ "m-wait-targets", "R-LEN-8", 0, m_wait_targets },
+	{ "m-limit", "R-LIM-1", 0, m_limit },
+	{ "m-pos-wrap", "R-OPEN-3", 0, m_pos_wrap },
+	{ "m-buf-other-pipe", "R-BUF-3", 0, m_buf_other_pipe },
+	{ "m-buf-own-ahead", "R-BUF-1", 0, m_buf_own_ahead },
 };
 
 #define NCASES ((int) (sizeof(cases) / sizeof(cases[0])))

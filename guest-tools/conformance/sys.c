@@ -197,6 +197,12 @@ void set_handler(int sig, void (*h)(int), unsigned long flags)
  */
 long memfree(void)
 {
+	return meminfo(3);
+}
+
+/* field 1..6 of /proc/meminfo's "Mem:" line (bytes), or -1 */
+long meminfo(int want)
+{
 	static char b[1024];
 	long fd = s_open("/proc/meminfo", O_RDONLY, 0), n, v = -1;
 	int i;
@@ -221,7 +227,7 @@ long memfree(void)
 			v = 0;
 			while (b[i] >= '0' && b[i] <= '9')
 				v = v * 10 + (b[i++] - '0');
-			if (++field == 3)
+			if (++field == want)
 				return v;
 		}
 	}

@@ -39,6 +39,13 @@ typedef unsigned long size_t;
 #define NR_sigprocmask	126
 #define NR__newselect	142
 #define NR_nanosleep	162
+#define NR_chdir	12
+#define NR_setuid	23
+#define NR_setrlimit	75
+#define NR_mlock	150
+#define NR_munlock	151
+#define NR_mlockall	152
+#define NR_munlockall	153
 
 #define EPERM 1
 #define ENOENT 2
@@ -75,6 +82,7 @@ typedef unsigned long size_t;
 #define MAP_ANONYMOUS 0x20
 
 #define SIGHUP 1
+#define SIGQUIT 3
 #define SIGINT 2
 #define SIGKILL 9
 #define SIGBUS 7
@@ -92,6 +100,11 @@ typedef unsigned long size_t;
 #define SA_ONESHOT 0x80000000
 
 #define WNOHANG 1
+#define RLIMIT_CORE 4
+#define RLIMIT_MEMLOCK 8
+#define MCL_CURRENT 1
+#define MCL_FUTURE 2
+struct rlimit { unsigned long rlim_cur, rlim_max; };
 #define S_IFIFO 0010000
 #define FIONREAD 0x541B
 
@@ -147,6 +160,13 @@ long sys5(long n, long a, long b, long c, long d, long e);
 #define s_nanosleep(a,b)	sys2(NR_nanosleep, (long)(a), (long)(b))
 #define s_reboot(a,b,c)		sys3(NR_reboot, (a), (b), (c))
 #define s_execve(p,a,e)		sys3(NR_execve, (long)(p), (long)(a), (long)(e))
+#define s_chdir(p)		sys1(NR_chdir, (long)(p))
+#define s_setuid(u)		sys1(NR_setuid, (u))
+#define s_setrlimit(r,l)	sys2(NR_setrlimit, (r), (long)(l))
+#define s_mlock(a,l)		sys2(NR_mlock, (long)(a), (l))
+#define s_munlock(a,l)		sys2(NR_munlock, (long)(a), (l))
+#define s_mlockall(f)		sys1(NR_mlockall, (f))
+#define s_munlockall()		sys0(NR_munlockall)
 
 long s_mmap(void *addr, unsigned long len, long prot, long flags, long fd, unsigned long off);
 long s_socket(long domain, long type, long proto);
@@ -171,6 +191,7 @@ long now_ms(void);
 void set_handler(int sig, void (*h)(int), unsigned long flags);
 
 long memfree(void);
+long meminfo(int field);
 void init_console(void);
 
 /* start.S: setjmp/longjmp for getting back from a SIGBUS handler */
