@@ -151,7 +151,7 @@ def _patched_header(tmp: Path) -> str:
     """include/linux/xmmap.h as the xmmap series leaves it: its hunks of every patch, applied in order."""
     for p in sorted((REPO / "patches" / "xmmap").glob("*.patch")):
         text = p.read_text()
-        parts = re.split(r"(?m)^(?=--- (?:a/|/dev/null))", text)
+        parts = re.split(r"(?m)^(?=diff --git |--- (?:a/|/dev/null))", text)
         mine = "".join(x for x in parts if re.match(r"--- \S+\n\+\+\+ b/include/linux/xmmap\.h\n", x))
         if mine:
             subprocess.run(["patch", "-p1", "-s", "-d", str(tmp)], input=mine, text=True, check=True)
