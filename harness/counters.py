@@ -49,7 +49,7 @@ XMMAP_KEYS_0004 = (
 )
 # since patches/xmmap/0005 (zero copy at the limit); a kernel of 0004 alone prints none of them
 XMMAP_KEYS_0005 = (
-    "ioc_consumewait", "ioc_commitwait", "pages_reused", "pages_scrubbed", "prefaulted", "uncommitted_cleared",
+    "ioc_consumewait", "ioc_commitwait", "pages_reused", "pages_scrubbed", "prefaulted", "reuse_cleared",
 )
 XMMAP_KEYS = XMMAP_KEYS_0004 + XMMAP_KEYS_0005
 # sums the per-page view adds (each a plain sum of counters present in the line)

@@ -1766,7 +1766,7 @@ static int m_proc_reopen(long a)
 	OK("a pipe reopened through /proc/self/fd shows none of the bytes consumed before");
 }
 
-/* R-COMMIT-6: stores of an exited writer never become stream data */
+/* R-COMMIT-6: stores of a writer that exited stay in the page; a commit publishes them */
 static int uncommitted_child(long fd)
 {
 	unsigned char *w = mapw((int) fd, 0, 3 * PAGE);
@@ -1787,28 +1787,61 @@ static int m_uncommitted_exit(long a)
 	CHECK(r != 0, "mmap", 0);
 	st = wait_st(spawn(uncommitted_child, fds[1]));
 	CHECK(EXITED(st, 0), "child", st);
-	CHECK(s_ioctl(fds[1], XMMAP_COMMIT, 3 * PAGE) == 0, "commit without stores", 0);
-	CHECK(notc(r, 0, 3 * PAGE) == 3 * PAGE, "an exited writer's uncommitted store became stream data at",
-	      notc(r, 0, 3 * PAGE));
-	OK("uncommitted stores of a writer that exited never become stream data (they read 0)");
+	CHECK(fionread(fds[0]) == 0, "stores of a mapping committed nothing", fionread(fds[0]));
+	CHECK(s_ioctl(fds[1], XMMAP_COMMIT, 3 * PAGE) == 0, "commit by the parent", 0);
+	CHECK(notc(r, 0xEE, 3 * PAGE) == 3 * PAGE, "an exited writer's stores were lost at",
+	      notc(r, 0xEE, 3 * PAGE));
+	OK("stores of a writer that exited stay in the pipe's page; a later commit publishes them");
 }
 
 static int m_uncommitted_munmap(long a)
 {
 	int fds[2];
-	unsigned char *w, *r;
+	unsigned char *w, *w2, *r;
 	NEED_XMMAP();
 	s_pipe(fds);
 	r = mapr(fds[0], 0, 3 * PAGE);
 	w = mapw(fds[1], 0, 3 * PAGE);
-	CHECK(r && w, "mmap", 0);
-	fillc(w, 0xEE, 3 * PAGE);
-	CHECK(s_munmap(w, PAGE) == 0, "munmap of the first page", 0);	/* a partial unmap */
+	w2 = mapw(fds[1], 0, 3 * PAGE);	/* a second writer's mapping of the same positions */
+	CHECK(r && w && w2, "mmap", 0);
+	fillc(w, 0xEE, PAGE);
+	fillc(w2 + PAGE, 0xDD, 2 * PAGE);
+	CHECK(s_munmap(w, 3 * PAGE) == 0, "munmap of the first writer's mapping", 0);
 	CHECK(s_ioctl(fds[1], XMMAP_COMMIT, 3 * PAGE) == 0, "commit", 0);
-	CHECK(notc(r, 0, PAGE) == PAGE, "an unmapped page's uncommitted store became data at", notc(r, 0, PAGE));
-	CHECK(notc(r + PAGE, 0xEE, 2 * PAGE) == 2 * PAGE, "stores of the still mapped pages were lost at",
-	      PAGE + notc(r + PAGE, 0xEE, 2 * PAGE));
-	OK("munmap of part of a write mapping clears its uncommitted stores, the mapped rest commits");
+	CHECK(notc(r, 0xEE, PAGE) == PAGE, "the unmapped writer's stores were lost at", notc(r, 0xEE, PAGE));
+	CHECK(notc(r + PAGE, 0xDD, 2 * PAGE) == 2 * PAGE, "the other writer's stores were lost at",
+	      PAGE + notc(r + PAGE, 0xDD, 2 * PAGE));
+	OK("munmap of a write mapping keeps its and other writers' uncommitted stores; the commit publishes them");
+}
+
+/* R-REUSE-2: a new open of a FIFO loses no uncommitted store (a FIFO clears as it reuses) */
+static int fifo_opener(long a)
+{
+	int fd = s_open(fifo_path, O_RDONLY | O_NONBLOCK, 0);
+	return fd < 0 ? 3 : 0;
+}
+
+static int m_fifo_reopen_stores(long a)
+{
+	int fd;
+	long st;
+	unsigned char *w, *r;
+	unsigned long pos = 2 * XMMAP_SIZE + 100;
+	NEED_XMMAP();
+	s_unlink(fifo_path);
+	CHECK(s_mknod(fifo_path, S_IFIFO | 0600, 0) == 0, "mknod", 0);
+	fd = s_open(fifo_path, O_RDWR, 0);
+	CHECK(fd >= 0, "open", fd);
+	CHECK(fifo_fill_laps(fd, &w, &r) == 0, "two laps through the FIFO", 0);
+	CHECK(s_ioctl(fd, XMMAP_CONSUME, 50) == 0, "consume the rest", 0);
+	fillc(w + pos, 0x3C, 3 * PAGE);	/* uncommitted stores in reused pages */
+	st = wait_st(spawn(fifo_opener, 0));
+	CHECK(EXITED(st, 0), "a second process opens the FIFO", st);
+	CHECK(s_ioctl(fd, XMMAP_COMMIT, 3 * PAGE) == 0, "commit after the open", 0);
+	CHECK(notc(r + pos, 0x3C, 3 * PAGE) == 3 * PAGE, "a new open of the FIFO lost an uncommitted store at",
+	      pos + notc(r + pos, 0x3C, 3 * PAGE));
+	s_unlink(fifo_path);
+	OK("a new open of a FIFO keeps uncommitted stores (the FIFO clears pages as it reuses them)");
 }
 
 /* R-STEP-1: XMMAP_CONSUMEWAIT */
@@ -2463,6 +2496,7 @@ static struct tcase cases[] = {
 	{ "m-proc-reopen", "R-REUSE-2", 0, m_proc_reopen },
 	{ "m-uncommitted-exit", "R-COMMIT-6", 0, m_uncommitted_exit },
 	{ "m-uncommitted-munmap", "R-COMMIT-6", 0, m_uncommitted_munmap },
+	{ "m-fifo-reopen-stores", "R-REUSE-2", 0, m_fifo_reopen_stores },
 	{ "m-consumewait", "R-STEP-1", 0, m_consumewait },
 	{ "m-commitwait", "R-STEP-2", 0, m_commitwait },
 	{ "m-step-eintr", "R-STEP-3", 0, m_step_eintr },

@@ -75,7 +75,7 @@ struct xmmap_stats {
 	unsigned long pages_reused;	/* consumed pages kept for the next lap */
 	unsigned long pages_scrubbed;	/* pages cleared for a new open file */
 	unsigned long prefaulted;	/* ptes set ahead at a fault */
-	unsigned long uncommitted_cleared; /* pages cleared at a write unmap */
+	unsigned long reuse_cleared;	/* reused pages cleared (FIFOs, reopened pipes) */
 };
 
 /* _IOR(0xE1,6,struct xmmap_stats): any pipe or FIFO, any end, any mode
@@ -91,7 +91,7 @@ struct xmmap_stats {
 	"xreads", "xwrites", "xrw_sleeps", "ioc_getpos", "ioc_waitdata", \
 	"ioc_waitspace", "ioc_consume", "ioc_commit", "ioc_sleeps", \
 	"ioc_consumewait", "ioc_commitwait", "pages_reused", "pages_scrubbed", \
-	"prefaulted", "uncommitted_cleared"
+	"prefaulted", "reuse_cleared"
 
 #define XMMAP_EOF	1	/* XMMAP_WAITDATA: writers gone before the target */
 #define XMMAP_FULL	2	/* XMMAP_WAITDATA: buffer full before the target */
