@@ -1305,15 +1305,22 @@ static int m_fifo(long a)
 	OK("FIFO: write-end mapping + commit, read-end mapping, two processes");
 }
 
+/* a fresh FIFO at fifo_path, opened O_RDWR (both ends): its fd, or < 0 */
+static long fifo_rdwr(void)
+{
+	s_unlink(fifo_path);
+	if (s_mknod(fifo_path, S_IFIFO | 0600, 0) != 0)
+		return -1000;
+	return s_open(fifo_path, O_RDWR, 0);
+}
+
 static int m_fifo_rdwr(long a)
 {
 	int fd;
 	unsigned char *w, *r;
 	NEED_XMMAP();
-	s_unlink(fifo_path);
-	CHECK(s_mknod(fifo_path, S_IFIFO | 0600, 0) == 0, "mknod", 0);
-	fd = s_open(fifo_path, O_RDWR, 0);
-	CHECK(fd >= 0, "open O_RDWR", fd);
+	fd = fifo_rdwr();
+	CHECK(fd >= 0, "mknod and open O_RDWR of the FIFO", fd);
 	w = mapw(fd, 0, PAGE);
 	r = mapr(fd, 0, PAGE);
 	CHECK(w && r, "both mappings", 0);
@@ -1698,10 +1705,8 @@ static int m_fifo_reopen(long a)
 	long st;
 	unsigned char *w, *r;
 	NEED_XMMAP();
-	s_unlink(fifo_path);
-	CHECK(s_mknod(fifo_path, S_IFIFO | 0600, 0) == 0, "mknod", 0);
-	fd = s_open(fifo_path, O_RDWR, 0);
-	CHECK(fd >= 0, "open", fd);
+	fd = fifo_rdwr();
+	CHECK(fd >= 0, "mknod and open O_RDWR of the FIFO", fd);
 	CHECK(fifo_fill_laps(fd, &w, &r) == 0, "two laps through the FIFO", 0);
 	st = wait_st(spawn(fifo_late_opener, 0));
 	CHECK(!EXITED(st, 7), "a later opener sees consumed bytes of the first client", st);
@@ -1718,10 +1723,8 @@ static int m_fifo_reopen_later(long a)
 	unsigned long pos = 2 * XMMAP_SIZE + 100, n;
 	long e;
 	NEED_XMMAP();
-	s_unlink(fifo_path);
-	CHECK(s_mknod(fifo_path, S_IFIFO | 0600, 0) == 0, "mknod", 0);
-	fd = s_open(fifo_path, O_RDWR, 0);
-	CHECK(fd >= 0, "open", fd);
+	fd = fifo_rdwr();
+	CHECK(fd >= 0, "mknod and open O_RDWR of the FIFO", fd);
 	CHECK(fifo_fill_laps(fd, &w, &r) == 0, "two laps through the FIFO", 0);
 	fd2 = s_open(fifo_path, O_RDONLY | O_NONBLOCK, 0);	/* a new holder */
 	CHECK(fd2 >= 0, "second open", fd2);
@@ -1828,10 +1831,8 @@ static int m_fifo_reopen_stores(long a)
 	unsigned char *w, *r;
 	unsigned long pos = 2 * XMMAP_SIZE + 100;
 	NEED_XMMAP();
-	s_unlink(fifo_path);
-	CHECK(s_mknod(fifo_path, S_IFIFO | 0600, 0) == 0, "mknod", 0);
-	fd = s_open(fifo_path, O_RDWR, 0);
-	CHECK(fd >= 0, "open", fd);
+	fd = fifo_rdwr();
+	CHECK(fd >= 0, "mknod and open O_RDWR of the FIFO", fd);
 	CHECK(fifo_fill_laps(fd, &w, &r) == 0, "two laps through the FIFO", 0);
 	CHECK(s_ioctl(fd, XMMAP_CONSUME, 50) == 0, "consume the rest", 0);
 	fillc(w + pos, 0x3C, 3 * PAGE);	/* uncommitted stores in reused pages */
