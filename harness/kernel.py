@@ -61,7 +61,10 @@ def variants(settings: Settings) -> dict[str, Variant]:
 def variant(settings: Settings, name: str) -> Variant:
     known = variants(settings)
     if name not in known:
-        raise ConfigError(f"unknown kernel variant {name!r}; known: {', '.join(sorted(known))}")
+        plain = sorted(k for k, v in known.items() if not v.mutant)
+        mutants = sorted(k for k, v in known.items() if v.mutant)
+        raise ConfigError(f"unknown kernel variant {name!r}; known: {', '.join(plain)}"
+                          + (f" (mutants for ./inv mutants: {', '.join(mutants)})" if mutants else ""))
     return known[name]
 
 
