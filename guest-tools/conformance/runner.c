@@ -178,6 +178,22 @@ static unsigned char *mapw(int fd, unsigned long off, unsigned long len)
 	return is_err(r) ? 0 : (unsigned char *) r;
 }
 
+/* a new pipe in fds, its write end mapped at position 0 for len bytes (0: failed) */
+static unsigned char *pipe_wmap(int fds[2], unsigned long len)
+{
+	s_pipe(fds);
+	return mapw(fds[1], 0, len);
+}
+
+/* a new pipe in fds, both ends mapped at position 0 for len bytes: 1, or 0 if a step failed */
+static int pipe_maps(int fds[2], unsigned long len, unsigned char **r, unsigned char **w)
+{
+	s_pipe(fds);
+	*r = mapr(fds[0], 0, len);
+	*w = mapw(fds[1], 0, len);
+	return *r && *w;
+}
+
 static long unmap(void *p, unsigned long len)
 {
 	unsigned long a = (unsigned long) p;
@@ -879,9 +895,8 @@ static int m_write_overwrites(long a)
 	unsigned char *w;
 	char b[3];
 	NEED_XMMAP();
-	s_pipe(fds);
-	w = mapw(fds[1], 0, PAGE);
-	CHECK(w != 0, "mmap", 0);
+	w = pipe_wmap(fds, PAGE);
+	CHECK(w != 0, "pipe and mmap of its write end", 0);
 	w[0] = 'X';
 	w[1] = 'Y';
 	CHECK(s_write(fds[1], "abc", 3) == 3, "write", 0);
@@ -1527,10 +1542,7 @@ static int m_reuse_laps(long a)
 	long e;
 	int i;
 	NEED_XMMAP();
-	s_pipe(fds);
-	w = mapw(fds[1], 0, LAPS_BYTES + XMMAP_SIZE);
-	r = mapr(fds[0], 0, LAPS_BYTES + XMMAP_SIZE);
-	CHECK(w && r, "mmap of both ends", 0);
+	CHECK(pipe_maps(fds, LAPS_BYTES + XMMAP_SIZE, &r, &w), "pipe and mmap of both ends", 0);
 	/* steps of 12 KiB + 5 bytes: the page phase moves every step; write()
 	 * and read() take every third step, so reused pages see all paths */
 	for (i = 0; pos < LAPS_BYTES; i++) {
@@ -1558,10 +1570,7 @@ static int m_reuse_boundary(long a)
 	unsigned long base = 4 * XMMAP_SIZE + 3000, q;
 	long e;
 	NEED_XMMAP();
-	s_pipe(fds);
-	w = mapw(fds[1], 0, base + 2 * XMMAP_SIZE);
-	r = mapr(fds[0], 0, base + 2 * XMMAP_SIZE);
-	CHECK(w && r, "mmap of both ends", 0);
+	CHECK(pipe_maps(fds, base + 2 * XMMAP_SIZE, &r, &w), "pipe and mmap of both ends", 0);
 	e = pump(fds[0], fds[1], w, r, 0, base, 8192, -1);
 	CHECK(e == 0, "pumping 4 laps: wrong byte at", e - 1);
 	CHECK(s_ioctl(fds[1], XMMAP_COMMIT, 60000) == 0, "commit without stores", 0);
@@ -1748,10 +1757,7 @@ static int m_proc_reopen(long a)
 	long e;
 	unsigned long base = 2 * XMMAP_SIZE, i;
 	NEED_XMMAP();
-	s_pipe(fds);
-	w = mapw(fds[1], 0, 4 * XMMAP_SIZE);
-	r = mapr(fds[0], 0, 4 * XMMAP_SIZE);
-	CHECK(w && r, "mmap of both ends", 0);
+	CHECK(pipe_maps(fds, 4 * XMMAP_SIZE, &r, &w), "pipe and mmap of both ends", 0);
 	e = pump(fds[0], fds[1], w, r, 0, base, 8192, 0x77);
 	CHECK(e == 0, "two laps: wrong byte at", e - 1);
 	path[14] = (char) ('0' + fds[1] / 10);
@@ -1897,9 +1903,8 @@ static int m_commitwait(long a)
 	unsigned char *w;
 	long r;
 	NEED_XMMAP();
-	s_pipe(fds);
-	w = mapw(fds[1], 0, XMMAP_SIZE);
-	CHECK(w != 0, "mmap", 0);
+	w = pipe_wmap(fds, XMMAP_SIZE);
+	CHECK(w != 0, "pipe and mmap of its write end", 0);
 	fill(w, 0, 5000);
 	s.n = 5000;
 	s.target = 6000;
@@ -1939,9 +1944,8 @@ static int m_step_eintr(long a)
 	unsigned char *w;
 	long r;
 	NEED_XMMAP();
-	s_pipe(fds);
-	w = mapw(fds[1], 0, 2 * XMMAP_SIZE);
-	CHECK(w != 0, "mmap", 0);
+	w = pipe_wmap(fds, 2 * XMMAP_SIZE);
+	CHECK(w != 0, "pipe and mmap of its write end", 0);
 	fill(w, 0, XMMAP_SIZE - 100);
 	s.n = XMMAP_SIZE - 100;
 	s.target = XMMAP_SIZE + 100;	/* needs the reader: it never comes */
@@ -1966,10 +1970,7 @@ static int m_stats_step(long a)
 	struct xmmap_stats s0, s1;
 	unsigned char *w, *r;
 	NEED_XMMAP();
-	s_pipe(fds);
-	w = mapw(fds[1], 0, 3 * XMMAP_SIZE);
-	r = mapr(fds[0], 0, 3 * XMMAP_SIZE);
-	CHECK(w && r, "mmap of both ends", 0);
+	CHECK(pipe_maps(fds, 3 * XMMAP_SIZE, &r, &w), "pipe and mmap of both ends", 0);
 	CHECK(pump(fds[0], fds[1], w, r, 0, XMMAP_SIZE, XMMAP_SIZE, -1) == 0, "first lap", 0);
 	CHECK(stats(fds[0], &s0) == 0, "GETSTATS", 0);
 	CHECK(pump(fds[0], fds[1], w, r, XMMAP_SIZE, XMMAP_SIZE, XMMAP_SIZE, -1) == 0, "second lap", 0);
@@ -2121,10 +2122,7 @@ static int m_buf_self(long a)
 	struct xmmap_pos p;
 	long e;
 	NEED_XMMAP();
-	s_pipe(fds);
-	r = mapr(fds[0], 0, 4 * XMMAP_SIZE);
-	w = mapw(fds[1], 0, 4 * XMMAP_SIZE);
-	CHECK(r && w, "mmap of both ends", 0);
+	CHECK(pipe_maps(fds, 4 * XMMAP_SIZE, &r, &w), "pipe and mmap of both ends", 0);
 	CHECK(wpat(fds[1], 0, 10) == 10, "write", 0);
 	set_handler(SIGALRM, count_sig, 0);
 	s_alarm(3);
@@ -2403,10 +2401,7 @@ static int m_buf_own_ahead(long a)
 	unsigned char *r, *w;
 	long e;
 	NEED_XMMAP();
-	s_pipe(fds);
-	r = mapr(fds[0], 0, 2 * XMMAP_SIZE);
-	w = mapw(fds[1], 0, 2 * XMMAP_SIZE);
-	CHECK(r && w, "mmap", 0);
+	CHECK(pipe_maps(fds, 2 * XMMAP_SIZE, &r, &w), "pipe and mmap of both ends", 0);
 	CHECK(wpat(fds[1], 0, 8000) == 8000, "write", 0);
 	e = s_read(fds[0], w + 60000, 8000);	/* ends 2464 bytes past the limit of the start */
 	CHECK(e == 8000, "read() into its own write mapping, through the moving limit", e);
