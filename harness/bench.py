@@ -126,8 +126,9 @@ def make_inputs(settings: Settings, tools: Tools, sizes: list[int]) -> tuple[Pat
     d = settings.build / "bench" / "inputs"
     d.mkdir(parents=True, exist_ok=True)
     # mke2fs -d copies the whole folder: inputs of another profile's sizes would overflow the disk
+    wanted = {f"in-{s}" for s in sizes}
     for old in d.iterdir():
-        if old.name not in {f"in-{s}" for s in sizes}:
+        if old.name not in wanted:
             old.unlink()
     hashes = {}
     for s in sizes:

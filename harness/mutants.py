@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from harness import kernel
 from harness.conformance import ConformanceFailed
 from harness.errors import ConfigError, HarnessError
 from harness.settings import Settings
+
+if TYPE_CHECKING:  # imported where used: pipeline imports the stages
+    from harness.pipeline import Options
 
 Say = Callable[[str], None]
 
@@ -49,12 +53,11 @@ def mutants(settings: Settings, names: list[str] | None = None) -> list[kernel.V
     return [known[n] for n in (names or sorted(known))]
 
 
-def check(settings: Settings, opts: object, say: Say, names: list[str] | None = None,
+def check(settings: Settings, opts: Options, say: Say, names: list[str] | None = None,
           clock: str = "tcg") -> list[MutantResult]:
     """Build each mutant, run the suite on it, and require its ``caught_by`` cases to fail."""
     from harness import pipeline
 
-    assert isinstance(opts, pipeline.Options)
     out = []
     for v in mutants(settings, names):
         say(f"mutants: {v.name}: {v.description}")
