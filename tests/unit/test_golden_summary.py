@@ -19,7 +19,7 @@ REPORTS = Path(__file__).resolve().parents[2] / "reports"
 REFERENCE = REPORTS / "previous-design"
 
 
-@pytest.mark.parametrize("published", ["previous-design", "reference"])
+@pytest.mark.parametrize("published", ["previous-design", "before-zero-copy", "reference"])
 def test_published_summary_is_reproduced(tmp_path: Path, published: str) -> None:
     _reproduces(REPORTS / published, tmp_path)
 
