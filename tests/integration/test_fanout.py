@@ -33,8 +33,9 @@ O2_CELLS = {c.key for c in ex.cells("quick", ["E2"], None, ["xmmap"], ["icount"]
 PER_CELL = ex.PROFILES["quick"].runs_per_cell
 DASK = REPO / ".venv" / "bin" / "dask"
 # Under icount a run's guest time counts instructions; what still differs between a serial
-# run and two workers is each machine's history (see README, "Clock modes"): measured here.
-RESIDUAL = 0.002
+# run and two workers is each machine's history (README, "Clock modes and a distributed
+# bench"): at most 0.30% measured on these 16 cells, median 0.03%.
+RESIDUAL = 0.005
 
 
 @pytest.fixture(scope="module")
