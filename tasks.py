@@ -110,14 +110,30 @@ def boot_smoke(c, variant="vanilla"):
     print(f"boot-smoke passed in {r.seconds:.1f} s\n  {r.banner}\n  {r.root_line}\n  console: {r.console}")
 
 
+WORKERS_HELP = "run the bench's cells on a LocalCluster of N Dask workers (one machine each) on this host"
+SCHEDULER_HELP = "run the bench's cells on an existing Dask cluster: its scheduler's address (tcp://host:8786)"
+
+
+def _workers(workers: Any) -> int | None:
+    from harness.errors import ConfigError
+
+    if workers is None:
+        return None
+    try:
+        return int(workers)
+    except ValueError:
+        raise ConfigError(f"--workers {workers!r}: not a whole number") from None
+
+
 @task(iterable=["allow_unverified"], help={"engine": ENGINE_HELP, "allow_unverified": ALLOW_HELP,
-                                           "profile": "bench profile: full (default, the replication) or quick"})
+                                           "profile": "bench profile: full (default, the replication) or quick",
+                                           "workers": WORKERS_HELP, "scheduler": SCHEDULER_HELP})
 @lab_task
-def replicate(c, engine=None, allow_unverified=None, profile="full"):
+def replicate(c, engine=None, allow_unverified=None, profile="full", workers=None, scheduler=None):
     """The whole study: fetch, toolchain, build, image, conformance, bench, report, archive (resumable)."""
     from harness.replicate import run
 
-    r = run(settings_mod.load(), _opts(engine, allow_unverified), _say, profile)
+    r = run(settings_mod.load(), _opts(engine, allow_unverified), _say, profile, _workers(workers), scheduler)
     print(f"replicate: done in {r.seconds / 60:.1f} min")
     for line in r.verdicts:
         print(f"  {line}")
@@ -318,16 +334,18 @@ def bench_pipe(c, variant="xmmap", clock="tcg", allow_unverified=None):
             "work": "E2 work level: none or touch (repeatable; default both; E2 cells only)",
             "sink": "E1/E3 output sink: null, file or pipe (repeatable; default the profile's; E1/E3 only)",
             "layout": "guest tools' build layout: O2 or O2-align (repeatable; default both)",
-            "resume": "continue the raw store, skipping cells already done", "allow_unverified": ALLOW_HELP})
+            "resume": "continue the raw store, skipping cells already done", "allow_unverified": ALLOW_HELP,
+            "workers": WORKERS_HELP, "scheduler": SCHEDULER_HELP})
 @lab_task
 def bench(c, profile="quick", experiment=None, tool=None, kernel=None, clock=None, resume=False,
-          work=None, sink=None, layout=None, allow_unverified=None):
+          work=None, sink=None, layout=None, allow_unverified=None, workers=None, scheduler=None):
     """Experiments E1-E3 on both kernels and clock modes: raw store, statistics, summary."""
     from harness.pipeline import BenchOptions, bench_lines
     from harness.pipeline import bench as run
 
     bo = BenchOptions(profile, experiment or None, tool or None, kernel or None, clock or None, resume,
-                      works=work or None, sinks=sink or None, layouts=layout or None)
+                      works=work or None, sinks=sink or None, layouts=layout or None, workers=_workers(workers),
+                      scheduler=scheduler or None)
     for line in bench_lines(run(settings_mod.load(), bo, _opts(None, allow_unverified), _say)):
         print(line)
 
@@ -344,6 +362,16 @@ def lmbench(c, kernel=None, clock=None, profile="full", allow_unverified=None):
     r = lm.stage(settings_mod.load(), _opts(None, allow_unverified), _say, kernel or None, clock or None, profile)
     for line in lm.summary_lines(r):
         print(line)
+
+
+@task(help={"scheduler": "the Dask scheduler's address (tcp://host:8786)",
+            "nworkers": "worker processes on this host (default 1; at most one per core)"})
+@lab_task
+def worker(c, scheduler, nworkers=1):
+    """A Dask worker for distributed benches, started from this checkout (runs until interrupted)."""
+    from harness.fanout.cluster import run_worker
+
+    run_worker(scheduler, int(nworkers), _say)
 
 
 @task

@@ -28,11 +28,12 @@ import math
 import random
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from harness import atomic, counters, hashing, image, proc, session, vm
+from harness import atomic, counters, hashing, hostinfo, image, proc, session, vm
 from harness import experiments as ex
 from harness.errors import BootError, GuestError, HarnessError, InfraError
 from harness.guest import Channel
@@ -232,10 +233,53 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
+class RowSink(Protocol):
+    """Where a Runner's rows go: the raw store itself (serial), or the client of a distributed bench."""
+
+    def append(self, run: Run) -> None: ...
+
+    def append_counter(self, run: counters.CounterRun) -> None: ...
+
+    def drop_partial(self, expected_runs: int, keys: Iterable[str]) -> int: ...
+
+
+class StoreSink:
+    """The rows of a Runner written straight into the raw store (tables runs and counters)."""
+
+    def __init__(self, store: RawStore) -> None:
+        self.store = store
+        self.path = store.path
+
+    def append(self, run: Run) -> None:
+        self.store.append(run)
+
+    def append_counter(self, run: counters.CounterRun) -> None:
+        cs = counters.CounterStore(self.store.path)
+        try:
+            cs.append(run)
+        finally:
+            cs.close()
+
+    def drop_partial(self, expected_runs: int, keys: Iterable[str]) -> int:
+        return self.store.drop_partial(expected_runs, keys)
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    """When one guest run started and ended, and what else ran on the host meanwhile."""
+
+    started_at: str
+    finished_at: str
+    beside: str
+
+
 class Runner:
-    def __init__(self, settings: Settings, profile: ex.Profile, store: RawStore, tools: Tools, data_img: Path,
-                 input_hashes: dict[int, str], say: Say, session_id: str) -> None:
-        self.settings, self.profile, self.store, self.tools = settings, profile, store, tools
+    def __init__(self, settings: Settings, profile: ex.Profile, store: RawStore | RowSink, tools: Tools,
+                 data_img: Path, input_hashes: dict[int, str], say: Say, session_id: str) -> None:
+        self.settings, self.profile, self.tools = settings, profile, tools
+        self.store: RowSink = StoreSink(store) if isinstance(store, RawStore) else store
+        self.host = hostinfo.host_name()
+        self.last = RunMeta("", "", "")  # the last guest run's times and neighbours (_one sets it)
         self.data_img, self.input_hashes, self.say, self.session_id = data_img, input_hashes, say, session_id
         self.expected: dict[str, Expected] = {}  # cell key -> the check run's expectation
         self.cells_done = 0
@@ -303,7 +347,11 @@ class Runner:
     def _one(self, m: vm.Machine, ch: Channel, cell: ex.Cell, runs_inside: int,
              check: bool = False) -> tuple[dict[str, str], str]:
         m.mark_console()
+        process = getattr(m, "process", None)  # None for a fake machine in unit tests
+        own = process.pid if process is not None else None
+        started, before = _now(), hostinfo.other_machines(own)
         r = ch.run(command(cell, runs_inside, check), timeout=RUN_TIMEOUT)  # scaled by the channel
+        self.last = RunMeta(started, _now(), hostinfo.beside_text(before | hostinfo.other_machines(own)))
         trouble = m.trouble()
         if trouble:
             raise BootError("kernel trouble on the console during the run", trouble)
@@ -375,19 +423,27 @@ class Runner:
             float(t["sys_us"]) if ok else None, status, ok, error,
             int(t["out_bytes"]) if "out_bytes" in t else None,
             t.get("out_fnv", ""), exp.fnv, self.tools.sha256(cell.layout, tool), self.input_hashes.get(cell.size, ""),
-            kernel_sha, self.profile.name, self.session_id, _now(), _now()))
+            kernel_sha, self.profile.name, self.session_id, self.last.started_at, self.last.finished_at,
+            self.host, self.last.beside))
         return ok
 
     def record_failed(self, cell: ex.Cell, error: str, kernel_sha: str, first: int = CHECK_REP) -> None:
         """The rows of a failed cell (never a figure), from rep ``first`` on: ``first`` 0 when its
-        check row is stored already. The same (rep, warmup) pairs as a measured cell."""
-        p = self.profile
-        rows = [(CHECK_REP, True), (0, True), *((i + 1, True) for i in range(p.warmup)),
-                *((i + 1, False) for i in range(p.reps))]
-        for rep, warm in rows[0 if first == CHECK_REP else 1:]:
-            self.store.append(Run(cell, rep, warm, 0, None, None, None, None, False, error, None,
-                                  "", "", "", self.input_hashes.get(cell.size, ""), kernel_sha, p.name,
-                                  self.session_id, _now(), _now()))
+        check row is stored already."""
+        for run in failed_runs(cell, error, kernel_sha, self.profile, self.input_hashes.get(cell.size, ""),
+                               self.session_id, self.host, first):
+            self.store.append(run)
+
+
+def failed_runs(cell: ex.Cell, error: str, kernel_sha: str, profile: ex.Profile, input_sha: str, session_id: str,
+                host: str, first: int = CHECK_REP) -> list[Run]:
+    """A failed cell's rows: the same (rep, warmup) pairs as a measured cell, no figures, the error."""
+    p = profile
+    rows = [(CHECK_REP, True), (0, True), *((i + 1, True) for i in range(p.warmup)),
+            *((i + 1, False) for i in range(p.reps))]
+    return [Run(cell, rep, warm, 0, None, None, None, None, False, error, None, "", "", "", input_sha, kernel_sha,
+                p.name, session_id, _now(), _now(), host)
+            for rep, warm in rows[0 if first == CHECK_REP else 1:]]
 
 
 def store_path(settings: Settings) -> Path:

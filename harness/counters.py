@@ -274,12 +274,9 @@ def after_cell(runner: Runner, m: vm.Machine, ch: Channel, cell: ex.Cell, kernel
     except GuestError as e:
         error = str(e)
         runner.say(f"bench: {cell.key}: counter run failed ({e}); stored as failed")
-    store = CounterStore(runner.store.path)
-    try:
-        store.append(CounterRun(cell, not error, error, counts, line, runner.tools.sha256(cell.layout, "pipemap"),
-                                kernel_sha, runner.session_id, _now()))
-    finally:
-        store.close()
+    runner.store.append_counter(CounterRun(cell, not error, error, counts, line,
+                                           runner.tools.sha256(cell.layout, "pipemap"), kernel_sha,
+                                           runner.session_id, _now()))
 
 
 def cell_figures(db: Path, cell_key: str) -> dict[str, float]:

@@ -18,6 +18,8 @@ from harness.settings import Settings
 
 if TYPE_CHECKING:
     from harness.conformance import PipeRate, Result
+    from harness.experiments import Cell
+    from harness.fanout.cluster import Cluster
     from harness.image import RootImage
     from harness.session import GuestImage
     from harness.stress import StressResult
@@ -54,6 +56,8 @@ class BenchOptions:
     layouts: list[str] | None = None
     on_plan: Callable[[int], None] | None = None
     on_cell: Callable[[object], None] | None = None
+    workers: int | None = None  # a LocalCluster of this many workers (harness/fanout)
+    scheduler: str | None = None  # an existing Dask cluster's scheduler address
 
 
 def toolchain_for(settings: Settings, opts: Options, say: Say) -> toolchain.Toolchain:
@@ -138,16 +142,30 @@ def pipe_bench(settings: Settings, variant: str, clock: str, opts: Options, say:
 
 
 def bench(settings: Settings, bo: BenchOptions, opts: Options, say: Say) -> Path:
-    """Experiments E1-E3 (what ``bo`` asks for): returns the directory with raw.sqlite and the summary."""
+    """Experiments E1-E3 (what ``bo`` asks for): returns the directory with raw.sqlite and the summary.
+
+    Serial, one machine at a time, unless ``bo`` names a cluster: then the cells run as
+    Dask tasks (harness/fanout); the cluster is reached first, so that a bad address or
+    worker count fails before anything is built or written.
+    """
+    from harness import experiments as ex
+    from harness.fanout import cluster as fan
+
+    cells = ex.cells(bo.profile, bo.experiments, bo.tools, bo.kernels, bo.clocks, bo.works, bo.sinks,
+                     bo.layouts)  # bad names fail here, before any work
+    with fan.connect(bo.workers, bo.scheduler, say) as cl:
+        return _bench(settings, bo, opts, say, cells, cl)
+
+
+def _bench(settings: Settings, bo: BenchOptions, opts: Options, say: Say, cells: list[Cell],
+           cl: Cluster | None) -> Path:
     import uuid
 
     from harness import bench as b
     from harness import experiments as ex
-    from harness import image, stats
+    from harness import image, keys, stats
 
     profile, on_plan, on_cell = bo.profile, bo.on_plan, bo.on_cell
-    cells = ex.cells(profile, bo.experiments, bo.tools, bo.kernels, bo.clocks, bo.works, bo.sinks,
-                     bo.layouts)  # bad names fail here, before any work
     prof = ex.PROFILES[profile]
     t0 = time.monotonic()
     kernels_built = {k: build_kernel(settings, k, opts, say) for k in sorted({c.kernel for c in cells})}
@@ -166,15 +184,25 @@ def bench(settings: Settings, bo: BenchOptions, opts: Options, say: Say) -> Path
         say(f"bench: profile {profile}: {len(cells)} cells, {len(cells) - todo} already done, {todo} to run")
         if on_plan:
             on_plan(todo)
-        runner = b.Runner(settings, prof, store, tl, data, hashes, say, uuid.uuid4().hex[:12])
-        if on_cell:
-            runner.on_cell = on_cell
-        done = 0
-        for (kernel, clock), group in sorted(groups.items()):
-            guest = session_image(kernels_built[kernel].bzimage, img)
-            runner.run_group(kernel, clock, guest, group)
-            done += len(group)
-            say(f"bench: {kernel}/{clock} done ({done}/{todo} cells, {time.monotonic() - t0:.0f} s)")
+        session_id = uuid.uuid4().hex[:12]
+        if cl is not None:
+            from harness.fanout import dispatch
+
+            inp = dispatch.Inputs({k: kb.bzimage for k, kb in kernels_built.items()}, img.path, img.host_key,
+                                  data, keys.client_key(settings.state), tl, hashes,
+                                  settings.build / "bench" / "inputs", prof)
+            took = dispatch.run(cl, groups, inp, b.StoreSink(store), say, on_cell or (lambda _c: None), session_id)
+            say(f"bench: {todo} cells on {cl.where} in {took:.0f} s")
+        else:
+            runner = b.Runner(settings, prof, store, tl, data, hashes, say, session_id)
+            if on_cell:
+                runner.on_cell = on_cell
+            done = 0
+            for (kernel, clock), group in sorted(groups.items()):
+                guest = session_image(kernels_built[kernel].bzimage, img)
+                runner.run_group(kernel, clock, guest, group)
+                done += len(group)
+                say(f"bench: {kernel}/{clock} done ({done}/{todo} cells, {time.monotonic() - t0:.0f} s)")
     finally:
         store.close()
     stats.summarize(b.store_path(settings), settings.build / "bench")

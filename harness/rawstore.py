@@ -24,7 +24,8 @@ COLUMNS = """
     status INTEGER, ok INTEGER, error TEXT,
     out_bytes INTEGER, out_fnv TEXT, expected_fnv TEXT,
     tool_sha256 TEXT, input_sha256 TEXT, kernel_sha256 TEXT,
-    profile TEXT, session TEXT, started_at TEXT, finished_at TEXT
+    profile TEXT, session TEXT, started_at TEXT, finished_at TEXT,
+    host TEXT, beside TEXT
 """
 
 
@@ -50,6 +51,8 @@ class Run:
     session: str
     started_at: str
     finished_at: str
+    host: str = ""  # the host the run was measured on (hostinfo.host_name)
+    beside: str = ""  # other machines on that host during the run (hostinfo.beside_text)
 
 
 class RawStore:
@@ -58,6 +61,10 @@ class RawStore:
         self.db = writable(path, f"CREATE TABLE IF NOT EXISTS runs ({COLUMNS})")
         have = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
         self.legacy = "layout" not in have  # the previous design's store: no work, sink, layout
+        if not self.legacy:
+            for col in ("host", "beside"):  # added with the distributed bench: older stores gain them empty
+                if col not in have:
+                    self.db.execute(f"ALTER TABLE runs ADD COLUMN {col} TEXT")
 
     def record_layouts(self, buildinfo: dict[str, str]) -> None:
         """The guest tools' layouts of this store (table ``layouts``: layout, cflags, buildinfo), so

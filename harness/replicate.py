@@ -176,6 +176,8 @@ class _Run:
     profile: str
     track: _Tracker
     result: dict[str, object]
+    workers: int | None = None  # the bench stage's cluster (harness/fanout), None: serial
+    scheduler: str | None = None
 
     def tell(self, stage: str, msg: str) -> None:
         self.say(f"[{STAGES.index(stage) + 1}/{len(STAGES)}] {stage}{msg}")
@@ -226,7 +228,8 @@ def _conformance(r: _Run) -> None:
 
 
 def _bench(r: _Run) -> Path:
-    bo = pipeline.BenchOptions(r.profile, on_plan=r.track.on_plan, on_cell=r.track.on_cell)
+    bo = pipeline.BenchOptions(r.profile, on_plan=r.track.on_plan, on_cell=r.track.on_cell, workers=r.workers,
+                               scheduler=r.scheduler)
     out = pipeline.bench(r.settings, bo, r.opts, r.say)
     r.tell("bench", f" ({r.profile}): raw store and summary in {out}")
     return out
@@ -264,15 +267,25 @@ STAGE_FUNCS: dict[str, Callable[[_Run], object]] = {
 assert tuple(STAGE_FUNCS) == STAGES
 
 
-def run(settings: Settings, opts: pipeline.Options, say: Say, profile: str = "full") -> Replication:
-    """The whole study; returns where the report and the archive are."""
+def run(settings: Settings, opts: pipeline.Options, say: Say, profile: str = "full", workers: int | None = None,
+        scheduler: str | None = None) -> Replication:
+    """The whole study; returns where the report and the archive are.
+
+    ``workers``/``scheduler``: the bench stage's Dask cluster; checked before the first stage,
+    so that a bad count or an address that does not answer stops the run before any work.
+    """
+    from harness.fanout import cluster
+
     ex.check_names(profile, None, None, None, None)
+    cluster.check_options(workers, scheduler)
+    if scheduler:
+        cluster.probe_scheduler(scheduler)
     prof = ex.PROFILES[profile]
     t0 = time.monotonic()
     result: dict[str, object] = {}
     with Display(len(STAGES)) as d:
         track = _Tracker(d, Estimate.load(settings.build / "replicate.json"), prof)
-        r = _Run(settings, opts, d.say, profile, track, result)
+        r = _Run(settings, opts, d.say, profile, track, result, workers, scheduler)
         for i, stage in enumerate(STAGES, 1):
             track.begin(i)
             result[stage] = STAGE_FUNCS[stage](r)

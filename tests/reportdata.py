@@ -41,9 +41,9 @@ def times(cell: ex.Cell, rep: int, mmap_factor: float, pipe_factor: float, scale
     return tuple(v * tool * scale * jitter for v in base)
 
 
-def run(cell: ex.Cell, rep: int, warmup: bool, t: tuple[float, ...]) -> Run:
+def run(cell: ex.Cell, rep: int, warmup: bool, t: tuple[float, ...], beside: str = "") -> Run:
     return Run(cell, rep, warmup, 10, t[0], t[1], t[2], 0, True, "", 100, "f", "f", "tool", "in", "kern", PROFILE,
-               "session", "2026-01-01T00:00:00", "2026-01-01T00:00:01")
+               "session", "2026-01-01T00:00:00", "2026-01-01T00:00:01", "testhost", beside)
 
 
 def provenance(cells: list[ex.Cell]) -> dict[str, object]:
@@ -65,15 +65,16 @@ def provenance(cells: list[ex.Cell]) -> dict[str, object]:
 
 def make_results(out: Path, *, partial: Iterable[str] = (), missing: Iterable[str] = (), mmap_factor: float = 1.0,
                  pipe_factor: float = 1.1, scale: float = 1.0, with_provenance: bool = True,
-                 only: Iterable[str] | None = None) -> Path:
+                 only: Iterable[str] | None = None, beside: Iterable[str] = ()) -> Path:
     """A results directory (raw.sqlite, provenance.json) of the quick profile's plan.
 
     ``partial`` cells keep two of their runs (a run cut short), ``missing`` ones none; ``only``
-    limits the stored cells to the given experiments (the plan stays whole).
+    limits the stored cells to the given experiments (the plan stays whole); the timed runs
+    of ``beside`` cells record another machine on their host.
     """
     out.mkdir(parents=True, exist_ok=True)
     cells = ex.cells(PROFILE)
-    partial, missing = set(partial), set(missing)
+    partial, missing, shared = set(partial), set(missing), set(beside)
     exps = set(only) if only is not None else None
     store = RawStore(out / "raw.sqlite")
     p = ex.PROFILES[PROFILE]
@@ -86,7 +87,8 @@ def make_results(out: Path, *, partial: Iterable[str] = (), missing: Iterable[st
         rows = [run(cell, -1, True, times(cell, 2, mmap_factor, pipe_factor, scale)),  # the check run
                 run(cell, 0, True, times(cell, 2, mmap_factor, pipe_factor, scale))]
         rows += [run(cell, i + 1, True, times(cell, 2, mmap_factor, pipe_factor, scale)) for i in range(p.warmup)]
-        rows += [run(cell, i + 1, False, times(cell, i + 1, mmap_factor, pipe_factor, scale)) for i in range(p.reps)]
+        rows += [run(cell, i + 1, False, times(cell, i + 1, mmap_factor, pipe_factor, scale),
+                     "icount:4242" if cell.key in shared else "") for i in range(p.reps)]
         for r in rows[:2] if cell.key in partial else rows:
             store.append(r)
     store.close()

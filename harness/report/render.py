@@ -117,7 +117,7 @@ def render(results: Path, out_dir: Path, reference: Path | None = None) -> Repor
     prov = res.provenance
     html = _env().get_template("report.html.j2").render(
         res=res, st=st, claims=claim_results, verdicts=verdicts, claim_marks=claim_marks,
-        cell_rows=cell_rows, clocks=ex.CLOCKS, clock_meaning=CLOCK_MEANING,
+        cell_rows=cell_rows, beside=tables.beside_summary(res.runs), clocks=ex.CLOCKS, clock_meaning=CLOCK_MEANING,
         experiment_tables=[(e, t, tables.experiment_rows(st, e, marker)) for e, t in
                            (("E1", "E1 files: cat, wc, grep on ordinary files"), ("E2", "E2 pipemap: writer and "
                             "reader over one pipe"), ("E3", "E3 tools on a pipe: cat | cat, wc, grep"))],

@@ -99,6 +99,7 @@ def _records(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
 def cell_rows(results: Results, st: Stats, marker: Marker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The full table of every planned or stored cell: (csv rows, html rows), in the same order."""
     by_key = _records(st.cells)
+    shared = beside_cells(results.runs)
     csv_rows, html_rows = [], []
     for p in results.plan:
         c = p.cell
@@ -109,11 +110,29 @@ def cell_rows(results: Results, st: Stats, marker: Marker) -> tuple[list[dict[st
         csv_rows.append(csv)
         html: dict[str, Any] = {**base, "size_h": human_bytes(c.size), "chunk_h": human_bytes(c.chunk) if c.chunk
                                 else "", "n": r.get("n", ""), "failed": r.get("failed", ""),
-                                "runs_inside": r.get("runs_inside", ""), "complete": p.status == "complete"}
+                                "runs_inside": r.get("runs_inside", ""), "complete": p.status == "complete",
+                                "beside": shared.get(p.key, 0) if c.clock == "tcg" else 0}
         for m in stats.METRICS:
             html[m] = marker.value(_interval(r, m, "cell"), cmp.cell_key(p.key, m), True) if r else Value("–")
         html_rows.append(html)
     return csv_rows, html_rows
+
+
+def beside_cells(runs: Any) -> dict[str, int]:
+    """Cell key -> how many of its timed runs had other machines on their host (column ``beside``;
+    a store written before the distributed bench has no such column: no run is marked)."""
+    if "beside" not in runs:
+        return {}
+    timed = runs[(runs["warmup"] == 0) & (runs["beside"].fillna("") != "")]
+    return {str(k): int(v) for k, v in timed.groupby("cell").size().items()}
+
+
+def beside_summary(runs: Any) -> dict[str, int]:
+    """TCG timed runs in all, and how many of them were measured beside other machines."""
+    tcg = runs[(runs["warmup"] == 0) & (runs["clock"] == "tcg")]
+    shared = sum(beside_cells(tcg).values()) if len(tcg) else 0
+    return {"tcg_runs": int(len(tcg)), "tcg_beside": shared,
+            "tcg_cells_beside": len(beside_cells(tcg)) if len(tcg) else 0}
 
 
 def experiment_rows(st: Stats, experiment: str, marker: Marker) -> list[dict[str, Any]]:

@@ -291,3 +291,17 @@ def test_aggregates_of_different_cell_sets_are_not_compared() -> None:
     assert fewer.status[cmp.claim_key("C1", "tcg")] == cmp.NOT_COMPARABLE
     same = cmp.compare(current, ref, "ref", ["a", "b"])
     assert same.status[cmp.claim_key("C1", "tcg")] == cmp.DIFFERS
+
+
+def test_tcg_figures_measured_beside_other_machines_are_marked(tmp_path: Path) -> None:
+    tcg = sorted(c.key for c in ex.cells(PROFILE) if c.clock == "tcg")[:3]
+    icount = sorted(c.key for c in ex.cells(PROFILE) if c.clock == "icount")[:2]
+    res = make_results(tmp_path / "res", beside=tcg + icount)
+    html = render(res, tmp_path / "out").html.read_text()
+    reps = ex.PROFILES[PROFILE].reps
+    tcg_runs = reps * sum(c.clock == "tcg" for c in ex.cells(PROFILE))
+    assert (f"TCG figures measured beside other machines: {3 * reps} of {tcg_runs} timed TCG runs (3 cells)"
+            in html)
+    assert html.count(f"(beside {reps})") == 3  # the icount cells are not marked: their clock counts instructions
+    alone = render(make_results(tmp_path / "alone"), tmp_path / "out2").html.read_text()
+    assert "beside-banner" not in alone and "(beside" not in alone
