@@ -193,15 +193,22 @@ def test_a_lost_worker_is_retried_once_elsewhere(build: Path, scheduler: tuple, 
     assert set(counts) == CELLS and set(counts.values()) == {PER_CELL}
 
 
-def _qemu_parent() -> int:
-    """The pid of a process running one of this suite's QEMU machines (a dask worker)."""
-    out = subprocess.run(["pgrep", "-a", "qemu-system-i386"], capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        pid = int(line.split()[0])
-        if "/fanout" in line:
-            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            return ppid
-    raise AssertionError(f"no machine of the suite is running: {out}")
+def _qemu_parent(timeout: float = 120) -> int:
+    """The pid of a dask worker process that is running a QEMU machine (waits for one to boot)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = subprocess.run(["pgrep", "-f", "qemu-system-i386"], capture_output=True, text=True).stdout
+        for pid in map(int, out.split()):
+            try:
+                ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+                parent = Path(f"/proc/{ppid}/cmdline").read_bytes()
+            except (OSError, ValueError, IndexError):
+                continue
+            if b"dask" in parent or b"spawn_main" in parent:
+                return ppid
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no machine of a dask worker is running: {out}")
+        time.sleep(1)
 
 
 def test_kill_9_of_the_client_then_resume_loses_at_most_the_running_cells(build: Path, tmp_path: Path,

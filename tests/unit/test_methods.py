@@ -158,6 +158,8 @@ def _runner(profile: ex.Profile) -> tuple[bench.Runner, FakeStore]:
     r = bench.Runner.__new__(bench.Runner)
     fake = FakeStore()
     r.profile, r.store, r.tools, r.input_hashes, r.session_id = profile, fake, tools, {}, "s"  # type: ignore[assignment]
+    r.host = "testhost"
+    r.last = bench.RunMeta("", "", "")
     return r, fake
 
 
