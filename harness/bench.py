@@ -248,7 +248,6 @@ class StoreSink:
 
     def __init__(self, store: RawStore) -> None:
         self.store = store
-        self.path = store.path
 
     def append(self, run: Run) -> None:
         self.store.append(run)

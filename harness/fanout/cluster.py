@@ -51,14 +51,19 @@ def local_limit() -> tuple[int, str]:
     return cores, f"{cores} cores, one machine per core"
 
 
+def check_count(option: str, n: int) -> None:
+    """Refuse a count of workers (machines) on this host outside 1..local_limit(), naming the limit."""
+    limit, why = local_limit()
+    if not 1 <= n <= limit:
+        raise ConfigError(f"{option} {n}: must be between 1 and {limit} on this machine ({why})")
+
+
 def check_options(workers: int | None, scheduler: str | None) -> None:
     """Refuse impossible options before any work: both given, or a worker count out of range."""
     if workers is not None and scheduler:
         raise ConfigError("--workers and --scheduler exclude each other: a LocalCluster here, or an existing one")
     if workers is not None:
-        limit, why = local_limit()
-        if not 1 <= workers <= limit:
-            raise ConfigError(f"--workers {workers}: must be between 1 and {limit} on this machine ({why})")
+        check_count("--workers", workers)
 
 
 def _connect(workers: int | None, scheduler: str | None) -> tuple[Any, Any, str]:
@@ -141,9 +146,7 @@ def run_worker(scheduler: str, nworkers: int, say: Say) -> None:
     from harness import proc
     from harness.settings import REPO, load
 
-    limit, why = local_limit()
-    if not 1 <= nworkers <= limit:
-        raise ConfigError(f"--nworkers {nworkers}: must be between 1 and {limit} on this machine ({why})")
+    check_count("--nworkers", nworkers)
     log = load().log_dir / f"dask-worker-{os.getpid()}.log"
     say(f"worker: {' '.join(worker_argv(scheduler, nworkers))} (log: {log}; Ctrl-C stops it)")
     with proc.spawned(worker_argv(scheduler, nworkers), log=log, env={"PYTHONPATH": str(REPO)},

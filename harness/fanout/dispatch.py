@@ -205,7 +205,7 @@ class Dispatch:
             self.say(f"bench: batch {b.id} ({b.kernel}/{b.clock}) failed twice ({why}); "
                      f"its {len(left)} unfinished cells are recorded as failed")
             for c in left:
-                sha = artifacts.describe("kernel", self.inp.kernels[c.kernel]).sha256
+                sha = self.files[f"kernel:{c.kernel}"].sha256  # hashed once, when published
                 for run in bench.failed_runs(c, f"batch failed twice: {why}"[:500], sha, self.inp.profile,
                                              self.inp.input_hashes.get(c.size, ""), self.session_id, worker):
                     self.sink.append(run)

@@ -111,7 +111,7 @@ def _settings(state: Path) -> Settings:
     return Settings(s.repo, s.cache, state, s.build, UserConfig())
 
 
-def _place(files: dict[str, Path], spec: BatchSpec, work: Path) -> tuple[dict[str, Path], Path]:
+def _place(files: dict[str, Path], work: Path) -> tuple[dict[str, Path], Path]:
     """The guest tools as a directory per layout, and a state directory holding the client key."""
     guest: dict[str, Path] = {}
     for role, path in files.items():
@@ -170,7 +170,7 @@ def run_batch(spec: BatchSpec, payloads: dict[str, bytes]) -> int:
              for role, art in spec.files.items()}
     work = base.build / "fanout" / f"{os.getpid()}-b{spec.batch}-a{spec.attempt}"
     shutil.rmtree(work, ignore_errors=True)
-    guest, state = _place(files, spec, work)
+    guest, state = _place(files, work)
     tools = bench.Tools(Path("/nonexistent"), guest, spec.tool_hashes, "", spec.layout_info, Path("/nonexistent"))
     runner = bench.Runner(_settings(state), spec.profile, EventSink(post), tools, files["data"],
                           spec.input_hashes, lambda text: post({"kind": "say", "text": text}), spec.session_id)
