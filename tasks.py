@@ -458,3 +458,4 @@ ns = Collection(fetch, toolchain, build, boot_smoke, image, boot, run, push, pul
                 stress, demo, bench, report, bench_channel, bench_pipe, replicate, archive, verify, test, lint,
                 pin_source)
 ns.add_task(lmbench)  # issue 10 item 4: lmbench as the independent yardstick
+ns.add_task(worker)  # issue 12: a Dask worker for distributed benches

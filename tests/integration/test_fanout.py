@@ -233,3 +233,14 @@ def test_kill_9_of_the_client_then_resume_loses_at_most_the_running_cells(build:
     assert f"{len(complete)} already done" in r.stdout
     after = _complete(db)
     assert set(after) == CELLS and set(after.values()) == {PER_CELL}
+
+
+def test_inv_worker_joins_a_scheduler_and_refuses_an_impossible_count(scheduler: tuple, tmp_path: Path,
+                                                                        build: Path) -> None:
+    address, procs = scheduler
+    r = subprocess.run([str(REPO / "inv"), "worker", address, "--nworkers", "99"], env=_env(build), cwd=REPO,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "error: --nworkers 99: must be between 1 and" in r.stderr, r.stderr[-2000:]
+    procs.append(watch.spawn([str(REPO / "inv"), "worker", address], tmp_path / "inv-worker.log", env=_env(build),
+                             cwd=REPO, start_new_session=True))
+    _wait_workers(address, 1)  # the lab's own worker task reaches the scheduler
